@@ -1,0 +1,68 @@
+# Optimization for Deep Learning, hands-on.
+# On a fresh clone the only two commands anyone needs are `make demo` and `make test`;
+# both create the virtual environment first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Headless plotting, static widget fallbacks, no Jupyter state from the user's home.
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: setup test test-unit test-notebooks test-e2e demo lab lint release lock clean help
+
+help:
+	@echo "make demo    release, grade and report a simulated class (the main job)"
+	@echo "make test    every test: unit, property, notebooks (nbval), autograder end to end"
+	@echo "make lab     JupyterLab on the course, with widgets and nbgrader's extension"
+	@echo "make lint    ruff, and a check that committed notebooks carry no outputs"
+	@echo "make setup   create .venv with the pinned dependencies (the others run it first)"
+
+# Idempotent: reinstalls only when pyproject.toml or constraints.txt changed.
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+test: setup lint test-unit test-notebooks test-e2e
+	@echo "make test: all suites passed"
+
+test-unit: setup
+	$(BIN)/python -m pytest tests -m "not slow" -n 2 -q
+
+test-notebooks: setup
+	COURSE_STATIC_WIDGETS=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
+		notebooks source
+
+test-e2e: setup
+	$(BIN)/python -m pytest tests -m slow -q
+
+demo: setup
+	$(BIN)/course demo
+
+lab: setup
+	$(BIN)/jupyter labextension list
+	$(BIN)/jupyter lab --notebook-dir=.
+
+release: setup
+	$(BIN)/course release --all
+
+lint: setup
+	$(BIN)/ruff check course_lib autograder tests benchmarks tools
+	$(BIN)/python tools/check_notebooks.py
+
+# Re-resolve the pins after editing dependencies in pyproject.toml.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	( echo "# Exact pins for Python 3.11 (what CI and 'make setup' install)."; \
+	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
+	  .lock-venv/bin/pip freeze --exclude-editable ) > constraints.txt
+	rm -rf .lock-venv
+	@echo "constraints.txt updated: update environment.yml to the same versions (tests/test_pins.py checks)"
+
+clean:
+	rm -rf $(VENV) release submitted autograded feedback gradebook.db out .pytest_cache

@@ -6,11 +6,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Headless plotting, static widget fallbacks, no Jupyter state from the user's home.
-export MPLBACKEND := Agg
+# Silences a debugger warning that ipykernel prints to stderr on start-up.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup test test-unit test-notebooks test-e2e demo lab lint release lock clean help
+.PHONY: setup test test-unit test-notebooks test-e2e test-browser chromium demo lab lint release \
+	lock clean help
 
 help:
 	@echo "make demo    release, grade and report a simulated class (the main job)"
@@ -27,25 +27,40 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
-test: setup lint test-unit test-notebooks test-e2e
+test: setup lint test-unit test-notebooks test-e2e test-browser
 	@echo "make test: all suites passed"
 
 test-unit: setup
-	$(BIN)/python -m pytest tests -m "not slow" -n 2 -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests --ignore=tests/browser -m "not slow" -n 2 -q
 
 test-notebooks: setup
 	COURSE_STATIC_WIDGETS=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
 		notebooks source
 
 test-e2e: setup
-	$(BIN)/python -m pytest tests -m slow -q
+	$(BIN)/python -m pytest tests --ignore=tests/browser -m slow -q
+
+# JupyterLab in Debian's Chromium, driven by Playwright (tests/browser). The tests fail when
+# chromium is missing unless COURSE_SKIP_BROWSER=1 says to skip them on purpose.
+test-browser: setup chromium
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+
+# Debian's chromium (Playwright's own browser download is not used). Installed when missing
+# and running as root with apt-get, as on CI; otherwise the browser tests say what to do.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	    >/dev/null || echo "could not install chromium"; \
+	fi
 
 demo: setup
 	$(BIN)/course demo
 
 lab: setup
 	$(BIN)/jupyter labextension list
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 release: setup
 	$(BIN)/course release --all

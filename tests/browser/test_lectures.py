@@ -1,0 +1,57 @@
+"""Each lecture notebook runs in JupyterLab, its widgets are live, and a slider redraws."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import ROOT, screenshot
+from .lab import open_notebook, run_all
+
+LECTURES = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+FIGURE_SOURCES = """(cell) => Array.from(cell.querySelectorAll('.jp-OutputArea-output img'))
+                      .map(i => i.src).join('|')"""
+
+
+def figure_changes(page, cell, key: str, presses: int = 3, timeout: float = 30) -> bool:
+    """Press `key` on the cell's first slider and report whether its figure was redrawn."""
+    before = cell.evaluate(FIGURE_SOURCES)
+    handle = cell.locator(".noUi-handle, .widget-slider input").first
+    handle.focus()
+    for _ in range(presses):
+        page.keyboard.press(key)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        after = cell.evaluate(FIGURE_SOURCES)
+        if after and after != before:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+@pytest.mark.parametrize("lecture", LECTURES)
+def test_lecture_runs_and_its_widgets_are_live(page, lab, lecture):
+    open_notebook(page, lab, f"notebooks/{lecture}")
+    state = run_all(page, timeout=240)
+    errors = [(i, c["errors"]) for i, c in enumerate(state["cells"]) if c and c["errors"]]
+    assert not errors, f"{lecture}: cells raised errors in JupyterLab: {errors}"
+    stderr = [(i, c["stderr"]) for i, c in enumerate(state["cells"]) if c and c["stderr"]]
+    assert not stderr, f"{lecture}: cells wrote to stderr: {stderr}"
+
+    sliders = page.locator(".jp-OutputArea-output .widget-slider")
+    assert sliders.count() > 0, f"{lecture}: no ipywidgets slider was rendered"
+    page.wait_for_function(
+        "() => !document.body.innerText.includes('Loading widget')", timeout=30_000
+    )
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "interactive(children=" not in text, "a widget fell back to its plain-text form"
+
+    cell = page.locator(".jp-Cell").filter(has=page.locator(".widget-slider")).first
+    cell.scroll_into_view_if_needed()
+    name = lecture.removesuffix(".ipynb")
+    screenshot(page, f"lecture-{name}-widget")
+    changed = figure_changes(page, cell, "ArrowRight") or figure_changes(page, cell, "ArrowLeft")
+    assert changed, f"{lecture}: moving the first slider did not redraw its figure"
+    screenshot(page, f"lecture-{name}-slider-moved")

@@ -1,0 +1,71 @@
+"""A student opens module 01's released assignment, types a solution and runs the tests."""
+
+from __future__ import annotations
+
+import json
+
+from autograder.mistakes import load_bank
+
+from .conftest import ROOT, screenshot
+from .lab import cell_states, command, grade_id_index, open_notebook, run_cells, select_cell
+from .lab import type_into_cell, wait_until_executed
+
+ASSIGNMENT = "01_gradient_descent"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def solution_cells() -> dict[str, str]:
+    """grade_id -> the instructor's solution as a student would type it (markers removed)."""
+    nb = json.loads((ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    cells = {}
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] == "code" and meta.get("solution") and not meta.get("grade"):
+            cells[meta["grade_id"]] = "".join(cell["source"])
+    return cells
+
+
+def as_typed(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if line.strip() not in MARKERS)
+
+
+def exercise_with_mistakes():
+    """The first exercise (in notebook order) that has mistakes in the bank."""
+    cells, bank = solution_cells(), load_bank(ASSIGNMENT)
+    for grade_id, source in cells.items():
+        mistakes = [m for m in bank if m.cell == grade_id]
+        if mistakes:
+            return grade_id, source, mistakes
+    raise AssertionError(f"{ASSIGNMENT}: no exercise has a mistake in the bank")
+
+
+def test_student_solves_an_exercise_and_sees_a_named_mistake(page, lab):
+    grade_id, source, mistakes = exercise_with_mistakes()
+    open_notebook(page, lab, f"release/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+    exercise = grade_id_index(page, grade_id)
+    test_cell = grade_id_index(page, f"test_{grade_id}")
+    select_cell(page, exercise)
+    above = [i for i, c in enumerate(cell_states(page)["cells"][:exercise]) if c is not None]
+    command(page, "notebook:run-all-above")
+    setup = wait_until_executed(page, above)
+    assert not any(c and c["errors"] for c in setup["cells"][:exercise]), "set-up cells failed"
+
+    type_into_cell(page, exercise, as_typed(source))
+    state = run_cells(page, [exercise, test_cell])
+    assert not state["cells"][exercise]["errors"], state["cells"][exercise]["errors"]
+    assert not state["cells"][test_cell]["errors"], (
+        f"the visible tests fail on the instructor's solution: {state['cells'][test_cell]}")
+    page.locator(".jp-Cell").nth(test_cell).scroll_into_view_if_needed()
+    screenshot(page, "student-tests-pass")
+
+    seen = []
+    for mistake in mistakes:
+        type_into_cell(page, exercise, as_typed(mistake.apply(source)))
+        state = run_cells(page, [exercise, test_cell])
+        errors = " ".join(state["cells"][test_cell]["errors"])
+        seen.append((mistake.name, errors))
+        if mistake.named.lower() in errors.lower():
+            page.locator(".jp-Cell").nth(test_cell).scroll_into_view_if_needed()
+            screenshot(page, "student-named-mistake")
+            return
+    raise AssertionError(f"no mistake was named by the visible tests of {grade_id}: {seen}")

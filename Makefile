@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Tools called by name (nbgrader runs `alembic`, nbval starts `python`) come from the venv.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Silences a debugger warning that ipykernel prints to stderr on start-up.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 

@@ -81,9 +81,11 @@ def course_dir(tmp_path_factory) -> Path:
         shutil.copytree(ROOT / name, course / name,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     for assignment in sorted(p.name for p in (course / "source").iterdir() if p.is_dir()):
         subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment, "--force"],
-                       cwd=course, check=True, capture_output=True, text=True, timeout=300)
+                       cwd=course, env=env, check=True, capture_output=True, text=True,
+                       timeout=300)
     return course
 
 
@@ -97,7 +99,8 @@ def lab(course_dir, tmp_path_factory):
         target.write_text(json.dumps(values))
     port, token = free_port(), "course-browser-test"
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_STATIC_WIDGETS", "MPLBACKEND")}
-    env.update(JUPYTERLAB_SETTINGS_DIR=str(settings), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.update(JUPYTERLAB_SETTINGS_DIR=str(settings), PYDEVD_DISABLE_FILE_VALIDATION="1",
+               PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            f"--IdentityProvider.token={token}", "--expose-app-in-browser",
            f"--ServerApp.root_dir={course_dir}"]

@@ -12,6 +12,13 @@ from urllib.parse import quote
 
 CURRENT = "window.jupyterapp.shell.currentWidget"
 
+KERNEL_IDLE = f"""() => {{
+  const nb = {CURRENT};
+  const kernel = nb && nb.sessionContext && nb.sessionContext.session
+                 && nb.sessionContext.session.kernel;
+  return Boolean(kernel) && kernel.status === 'idle';
+}}"""
+
 # Code cells of the current notebook: [execution count, output types, error texts].
 CELL_STATES = f"""() => {{
   const nb = {CURRENT};
@@ -37,11 +44,7 @@ def open_notebook(page, lab: dict, path: str) -> None:
     page.goto(f"{lab['url']}/lab/tree/{quote(path)}?token={lab['token']}")
     page.wait_for_function("window.jupyterapp !== undefined")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-    page.wait_for_function(
-        f"() => {{ const nb = {CURRENT}; return nb && nb.sessionContext && nb.sessionContext"
-        ".session && nb.sessionContext.session.kernel && nb.sessionContext.session.kernel"
-        ".status === 'idle'; }}"
-    )
+    page.wait_for_function(KERNEL_IDLE)
 
 
 def command(page, name: str, args: dict | None = None) -> None:

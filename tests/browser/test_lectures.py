@@ -26,9 +26,20 @@ def figure_changes(page, cell, key: str, presses: int = 3, timeout: float = 30) 
     while time.monotonic() < deadline:
         after = cell.evaluate(FIGURE_SOURCES)
         if after and after != before:
+            wait_until_settled(cell, deadline)
             return True
         time.sleep(0.25)
     return False
+
+
+def wait_until_settled(cell, deadline: float, quiet: float = 1.5) -> None:
+    """Wait until the figure has not changed for `quiet` seconds (each key press redraws)."""
+    last, since = cell.evaluate(FIGURE_SOURCES), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.25)
+        now = cell.evaluate(FIGURE_SOURCES)
+        if now != last:
+            last, since = now, time.monotonic()
 
 
 @pytest.mark.parametrize("lecture", LECTURES)

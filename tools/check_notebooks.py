@@ -1,7 +1,7 @@
 """Fail if a committed notebook carries outputs or execution counts.
 
 Notebooks are committed stripped (see README, "Contributing"); run
-`.venv/bin/nbstripout notebooks/*.ipynb source/*/*.ipynb` to clean them.
+`.venv/bin/nbstripout --keep-id notebooks/*.ipynb source/*/*.ipynb` to clean them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main(root: Path = Path(".")) -> int:
     for line in problems:
         print(line, file=sys.stderr)
     if problems:
-        print("Strip them with: .venv/bin/nbstripout <notebook>", file=sys.stderr)
+        print("Strip them with: .venv/bin/nbstripout --keep-id <notebook>", file=sys.stderr)
         return 1
     print("notebooks: all clean")
     return 0

@@ -99,7 +99,11 @@ def lab(course_dir, tmp_path_factory):
         target.write_text(json.dumps(values))
     port, token = free_port(), "course-browser-test"
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_STATIC_WIDGETS", "MPLBACKEND")}
-    env.update(JUPYTERLAB_SETTINGS_DIR=str(settings), PYDEVD_DISABLE_FILE_VALIDATION="1",
+    # Settings, workspaces and config of their own: nothing from (or left in) the user's home.
+    env.update(JUPYTERLAB_SETTINGS_DIR=str(settings),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path_factory.mktemp("lab-workspaces")),
+               JUPYTER_CONFIG_DIR=str(tmp_path_factory.mktemp("jupyter-config")),
+               PYDEVD_DISABLE_FILE_VALIDATION="1",
                PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            f"--IdentityProvider.token={token}", "--expose-app-in-browser",
@@ -143,13 +147,23 @@ def browser(chromium):
             browser.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome so the `page` fixture can picture a failure."""
+    outcome = yield
+    setattr(item, f"rep_{call.when}", outcome.get_result())
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(90_000)
     try:
         yield page
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            screenshot(page, f"FAILED-{request.node.name}")
     finally:
         context.close()
 

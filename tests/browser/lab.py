@@ -41,9 +41,14 @@ CELL_STATES = f"""() => {{
 
 def open_notebook(page, lab: dict, path: str) -> None:
     """Open a notebook in JupyterLab and wait until its kernel is ready."""
-    page.goto(f"{lab['url']}/lab/tree/{quote(path)}?token={lab['token']}")
+    page.goto(f"{lab['url']}/lab/tree/{quote(path)}?reset&token={lab['token']}")
     page.wait_for_function("window.jupyterapp !== undefined")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    page.wait_for_function(
+        f"""(p) => {{ const nb = {CURRENT};
+                     return nb && nb.context && nb.context.path === p && nb.content
+                            && nb.content.widgets.length > 0; }}""",
+        arg=path,
+    )
     page.wait_for_function(KERNEL_IDLE)
 
 
@@ -92,11 +97,32 @@ def select_cell(page, index: int) -> None:
     page.evaluate(f"(i) => {{ {CURRENT}.content.activeCellIndex = i; }}", index)
 
 
+def scroll_to(page, index: int) -> None:
+    page.evaluate(f"(i) => {CURRENT}.content.widgets[i].node.scrollIntoView({{block: 'center'}})",
+                  index)
+
+
+def output_text(page, index: int) -> str:
+    """What the student sees in a cell's output area, scrolled so its last line shows."""
+    return page.evaluate(
+        f"""(i) => {{ const out = {CURRENT}.content.widgets[i].node
+                                 .querySelector('.jp-OutputArea');
+                     if (!out) return '';
+                     out.scrollIntoView({{block: 'end'}});
+                     return out.innerText; }}""",
+        index,
+    )
+
+
 def type_into_cell(page, index: int, text: str) -> None:
-    """Replace a cell's text the way a student does: click, select all, type (paste)."""
+    """Replace a cell's text the way a student does: click in, select all, type (paste)."""
     select_cell(page, index)
-    editor = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".cm-content")
-    editor.click()
+    scroll_to(page, index)
+    page.evaluate(
+        f"""(i) => {{ const nb = {CURRENT}.content; nb.mode = 'edit';
+                     nb.widgets[i].editor.focus(); }}""",
+        index,
+    )
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
     page.keyboard.insert_text(text)

@@ -7,8 +7,18 @@ import json
 from autograder.mistakes import load_bank
 
 from .conftest import ROOT, screenshot
-from .lab import cell_states, command, grade_id_index, open_notebook, run_cells, select_cell
-from .lab import type_into_cell, wait_until_executed
+from .lab import (
+    cell_states,
+    command,
+    grade_id_index,
+    open_notebook,
+    output_text,
+    run_cells,
+    scroll_to,
+    select_cell,
+    type_into_cell,
+    wait_until_executed,
+)
 
 ASSIGNMENT = "01_gradient_descent"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -55,7 +65,7 @@ def test_student_solves_an_exercise_and_sees_a_named_mistake(page, lab):
     assert not state["cells"][exercise]["errors"], state["cells"][exercise]["errors"]
     assert not state["cells"][test_cell]["errors"], (
         f"the visible tests fail on the instructor's solution: {state['cells'][test_cell]}")
-    page.locator(".jp-Cell").nth(test_cell).scroll_into_view_if_needed()
+    scroll_to(page, test_cell)
     screenshot(page, "student-tests-pass")
 
     seen = []
@@ -65,7 +75,8 @@ def test_student_solves_an_exercise_and_sees_a_named_mistake(page, lab):
         errors = " ".join(state["cells"][test_cell]["errors"])
         seen.append((mistake.name, errors))
         if mistake.named.lower() in errors.lower():
-            page.locator(".jp-Cell").nth(test_cell).scroll_into_view_if_needed()
+            shown = output_text(page, test_cell)
+            assert mistake.named.lower() in shown.lower(), "the message is not on the page"
             screenshot(page, "student-named-mistake")
             return
     raise AssertionError(f"no mistake was named by the visible tests of {grade_id}: {seen}")

@@ -15,3 +15,7 @@ c.ClearSolutions.enforce_metadata = True
 c.ExecutePreprocessor.timeout = 60
 c.Execute.timeout = 60
 c.Exchange.root = "out/exchange"
+# `course grade` removes Python warnings (e.g. numpy's RuntimeWarning) from stderr before
+# grading, so only real errors cost points; False restores nbgrader's rule (any stderr
+# output gives the test cell zero). See docs/autograder.md.
+c.IgnoreWarnings.enabled = True

@@ -1,3 +1,6 @@
+"""``python -m autograder``: the same as the ``course`` command."""
+
 from autograder.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -44,9 +44,12 @@ class Mistake:
         return source.replace(self.find, self.replace)
 
 
-def load_bank(assignment: str) -> list[Mistake]:
-    """The mistakes for ``assignment`` (empty if it has no bank file)."""
-    path = BANK_DIR / f"{assignment}.py"
+def load_bank(assignment: str, bank_dir: str | Path | None = None) -> list[Mistake]:
+    """The mistakes for ``assignment`` (empty if it has no bank file).
+
+    ``bank_dir`` defaults to this package; tests point it at a fixture bank.
+    """
+    path = Path(bank_dir or BANK_DIR) / f"{assignment}.py"
     if not path.exists():
         return []
     mistakes = runpy.run_path(str(path))["MISTAKES"]

@@ -1,0 +1,357 @@
+"""``course grade``: nbgrader's autograde, with execution fanned out to worker processes.
+
+The steps per submission are nbgrader's own, in nbgrader's order:
+
+1. register (main process): the student and the submission in the gradebook, with the
+   timestamp from ``timestamp.txt``; copy the assignment's non-notebook files.
+2. sanitize (main): ``ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+   CheckCellMetadata`` -- the locked test cells, hidden tests included, come back from the
+   gradebook's source version.
+3. execute (worker process, one per core): :func:`autograder.execute.execute_submission`,
+   then ``IgnoreWarnings`` (ours), ``IgnorePattern, ClearMetadataPreprocessor, LimitOutput``.
+4. save (main, the only process that writes the gradebook): ``SaveAutoGrades,
+   AssignLatePenalties, CheckCellMetadata``; write ``autograded/<student>/<assignment>/``
+   and ``grading.json`` (run time and the reasons for anything that went wrong).
+
+A notebook that cannot be used (malformed JSON, missing) gets zero on every grade cell, as
+nbgrader does for a missing notebook, and the reason is recorded; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbformat.reader import NotJSONError
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+from sqlalchemy.exc import SAWarning
+from tqdm import tqdm
+from traitlets import Bool
+
+from autograder.course import Course
+from autograder.execute import Limits, execute_submission, kernel_pool
+from autograder.gradebook import shared_engines
+
+SAVE = [SaveAutoGrades, AssignLatePenalties]  # CheckCellMetadata runs in the worker
+RESULT_FILE = "grading.json"
+# A Python warning as printed on stderr: "file:line: SomeWarning: message" + its source line.
+WARNING_BLOCK = re.compile(r"^[^\n]*:\d+: \w*Warning: [^\n]*\n(?:[ \t]+[^\n]*(?:\n|$))?", re.M)
+
+
+class IgnoreWarnings(NbGraderPreprocessor):
+    """Drop Python warnings (e.g. numpy's RuntimeWarning) from stderr before grading.
+
+    nbgrader gives zero to a test cell with any stderr output; only real errors should
+    cost points. Other stderr text is kept (and still costs the cell its points).
+    """
+
+    enabled = Bool(True, help="Remove warnings from stderr before grading").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            kept = []
+            for out in cell.outputs:
+                if out.output_type == "stream" and out.name == "stderr":
+                    out.text = WARNING_BLOCK.sub("", out.text)
+                    if not out.text.strip():
+                        continue
+                kept.append(out)
+            cell.outputs = kept
+        return cell, resources
+
+
+class DropEmptyMetadata(NbGraderPreprocessor):
+    """Make the copies that ``DeduplicateIds`` emptied plain cells again.
+
+    nbgrader keeps the last cell of a duplicated grade id and empties the ``nbgrader``
+    metadata of the others, which ``CheckCellMetadata`` then rejects, so the whole notebook
+    fails (nbgrader issues #1083, #1682). Without the empty dict they are ordinary cells.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if "nbgrader" in cell.get("metadata", {}) and not cell.metadata.nbgrader:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+SANITIZE = [ClearOutput, DeduplicateIds, DropEmptyMetadata, OverwriteKernelspec, OverwriteCells,
+            CheckCellMetadata]
+POSTPROCESS = [IgnoreWarnings, IgnorePattern, ClearMetadataPreprocessor, LimitOutput]
+
+
+@dataclass
+class NotebookResult:
+    """The grading of one notebook of one submission."""
+
+    student: str
+    assignment: str
+    notebook: str
+    runtime: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0
+    max_score: float = 0.0
+
+
+@dataclass
+class Job:
+    """One submitted notebook on its way through the steps (sent to a worker and back)."""
+
+    result: NotebookResult
+    path: str
+    resources: dict
+    nb_json: str = ""
+    usable: bool = True
+
+
+def resources_for(course: Course, assignment: str, student: str, notebook: str) -> dict:
+    """The resources dict nbgrader's converters give their preprocessors."""
+    return {
+        "unique_key": notebook,
+        "output_files_dir": f"{notebook}_files",
+        "nbgrader": {
+            "student": student, "assignment": assignment, "notebook": notebook,
+            "db_url": course.db_url,
+        },
+        "metadata": {"path": str(course.autograded / student / assignment)},
+    }
+
+
+def run_preprocessors(classes, nb, resources, config):
+    """Apply nbgrader/nbconvert preprocessors in order (each honours its ``enabled``)."""
+    for cls in classes:
+        nb, resources = cls(config=config)(nb, resources)
+    return nb, resources
+
+
+def find_submissions(course: Course, assignment: str, students=None) -> list[str]:
+    """Students with a ``submitted/<student>/<assignment>/`` folder (optionally filtered)."""
+    found = sorted(
+        p.parent.name for p in course.submitted.glob(f"*/{assignment}") if p.is_dir()
+    )
+    if students:
+        missing = sorted(set(students) - set(found))
+        if missing:
+            raise ValueError(f"Invalid student: no submission of {assignment} from {missing}")
+        found = [s for s in found if s in set(students)]
+    return found
+
+
+def notebook_names(course: Course, assignment: str) -> list[str]:
+    """The assignment's notebooks as recorded in the gradebook by ``course release``."""
+    with Gradebook(course.db_url, course.course_id()) as gb:
+        try:
+            return [nb.name for nb in gb.find_assignment(assignment).notebooks]
+        except MissingEntry:
+            raise ValueError(
+                f"Invalid assignment: {assignment!r} is not in the gradebook; "
+                f"run `course release {assignment}` first"
+            ) from None
+
+
+def register(course: Course, assignment: str, student: str) -> None:
+    """Student and submission in the gradebook; fresh ``autograded/`` folder with extra files."""
+    coursedir = course.coursedir()
+    timestamp = coursedir.get_existing_timestamp(str(course.submitted / student / assignment))
+    with Gradebook(course.db_url, course.course_id()) as gb:
+        gb.update_or_create_student(student)
+        extra = {"timestamp": timestamp} if timestamp else {}
+        gb.update_or_create_submission(assignment, student, **extra)
+    dest = course.autograded / student / assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    src = course.source / assignment
+    for path in src.rglob("*"):
+        ignored = any(path.match(p) for p in [*coursedir.ignore, "*.ipynb"])
+        if path.is_file() and not ignored:
+            target = dest / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    for name in ("timestamp.txt",):
+        if (course.submitted / student / assignment / name).exists():
+            shutil.copy(course.submitted / student / assignment / name, dest / name)
+
+
+def locate(folder: Path, notebook: str, known: list[str]) -> tuple[Path | None, str | None]:
+    """The submitted file for ``notebook``; a lone renamed notebook is used, with a reason."""
+    path = folder / f"{notebook}.ipynb"
+    if path.is_file():
+        return path, None
+    others = [p for p in sorted(folder.glob("*.ipynb")) if p.stem not in known]
+    if len(others) == 1 and len(known) == 1:
+        return others[0], f"notebook renamed: {others[0].name} graded as {notebook}.ipynb"
+    return None, f"no submitted file {notebook}.ipynb"
+
+
+def zero(course: Course, result: NotebookResult) -> None:
+    """Zero on every grade cell of the notebook, as nbgrader does for a missing notebook."""
+    with Gradebook(course.db_url, course.course_id()) as gb:
+        sub = gb.find_submission_notebook(result.notebook, result.assignment, result.student)
+        for grade in sub.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def prepare(course: Course, assignment: str, student: str) -> list[Job]:
+    """Main process: register the submission; one job per notebook of the assignment."""
+    register(course, assignment, student)
+    known = notebook_names(course, assignment)
+    jobs = []
+    for notebook in known:
+        result = NotebookResult(student, assignment, notebook)
+        path, reason = locate(course.submitted / student / assignment, notebook, known)
+        result.reasons += [reason] if reason else []
+        resources = resources_for(course, assignment, student, notebook)
+        jobs.append(Job(result, str(path or ""), resources, usable=path is not None))
+    return jobs
+
+
+# --- worker process -------------------------------------------------------------------
+_WORKER_CONFIG = None
+
+
+def _init_worker(root: str) -> None:
+    global _WORKER_CONFIG
+    _WORKER_CONFIG = Course.at(root).config()
+    shared_engines().__enter__()  # for the life of the worker (it only reads)
+    warnings.simplefilter("ignore", SAWarning)
+
+
+def warm_up(limits: Limits) -> None:
+    """Worker: start the kernels ahead of the first submission."""
+    kernel_pool(limits, ahead=1).fill()
+    time.sleep(0.05)  # one warm-up task per worker, not all on the first one
+
+
+def sanitize(job: Job, config):
+    """nbgrader's sanitizing preprocessors (gradebook reads only); None if unusable."""
+    try:
+        nb = nbformat.read(job.path, as_version=4)
+        nb, _ = run_preprocessors(SANITIZE, nb, job.resources, config)
+        return nb
+    except Exception as err:  # noqa: BLE001  (the notebook is unusable: zero, with reason)
+        detail = "not valid JSON" if isinstance(err, NotJSONError) else str(err)[:300]
+        job.result.reasons.append(f"unusable notebook: {type(err).__name__}: {detail}")
+        job.usable = False
+        return None
+
+
+def execute_job(job: Job, limits: Limits, config=None) -> Job:
+    """Worker: sanitize, execute, post-process and check one notebook."""
+    config = config if config is not None else _WORKER_CONFIG
+    nb = sanitize(job, config) if job.usable else None
+    if nb is None:
+        return job
+    res = execute_submission(nb, limits, job.resources["metadata"]["path"], config)
+    nb, _ = run_preprocessors(POSTPROCESS, res.nb, dict(job.resources), config)
+    job.result.runtime = res.runtime
+    job.result.reasons += res.reasons
+    try:  # nbgrader runs this check after saving; its failure is recorded, not fatal
+        run_preprocessors([CheckCellMetadata], nb, dict(job.resources), config)
+    except Exception as err:  # noqa: BLE001
+        job.result.reasons.append(f"cell metadata: {type(err).__name__}: {err}"[:500])
+    job.nb_json = nbformat.writes(nb)
+    return job
+
+
+# --- main process ----------------------------------------------------------------------
+def save(course: Course, job: Job, config) -> None:
+    """Record the grades (the only gradebook writes) and write the autograded notebook."""
+    r = job.result
+    if not job.usable:
+        zero(course, r)
+        return
+    nb = nbformat.reads(job.nb_json, as_version=4)
+    nb, _ = run_preprocessors(SAVE, nb, job.resources, config)
+    nbformat.write(nb, str(course.autograded / r.student / r.assignment / f"{r.notebook}.ipynb"))
+
+
+def record(course: Course, results: list[NotebookResult]) -> None:
+    """Scores from the gradebook into each result, and ``grading.json`` per submission."""
+    with Gradebook(course.db_url, course.course_id()) as gb:
+        for r in results:
+            sub = gb.find_submission_notebook(r.notebook, r.assignment, r.student)
+            r.score, r.max_score = float(sub.score), float(sub.max_score)
+    by_student: dict[tuple, list] = {}
+    for r in results:
+        by_student.setdefault((r.student, r.assignment), []).append(asdict(r))
+    for (student, assignment), rows in by_student.items():
+        path = course.autograded / student / assignment / RESULT_FILE
+        path.write_text(json.dumps({"notebooks": rows}, indent=1))
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def grade(
+    course: Course, assignment: str, students=None, jobs: int | None = None,
+    limits: Limits | None = None, progress: bool = True,
+) -> list[NotebookResult]:
+    """Grade every submission of ``assignment``; returns one result per notebook."""
+    jobs = jobs or default_jobs()
+    if jobs < 1:
+        raise ValueError(f"Invalid jobs: {jobs} (must be >= 1)")
+    limits = limits or Limits(cell_timeout=course.cell_timeout())
+    config = course.config()
+    notebook_names(course, assignment)
+    students = find_submissions(course, assignment, students)
+    results: list[NotebookResult] = []
+    # Spawned, not forked: this process may hold ZMQ sockets and an event loop from an
+    # earlier step (release runs the source notebook), which a forked child must not
+    # inherit. Each worker starts its first kernel right away (``warm_up``).
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(jobs, ctx, _init_worker, (str(course.root),)) as pool, \
+            warnings.catch_warnings(), shared_engines():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own gradebook code warns
+        for future in [pool.submit(warm_up, limits) for _ in range(jobs)]:
+            future.result()
+        futures = []
+        for student in students:
+            futures += [pool.submit(execute_job, job, limits)
+                        for job in prepare(course, assignment, student)]
+        bar = tqdm(total=len(futures), desc=f"grade {assignment}", unit="nb", disable=not progress)
+        for future in as_completed(futures):
+            job = future.result()
+            try:
+                save(course, job, config)
+            except Exception as err:  # noqa: BLE001
+                job.result.reasons.append(f"could not save grades: {type(err).__name__}: {err}")
+                zero(course, job.result)
+            results.append(job.result)
+            bar.update()
+        bar.close()
+    record(course, results)
+    return sorted(results, key=lambda r: (r.student, r.notebook))
+
+
+def summary_rows(results: list[NotebookResult]) -> list[tuple]:
+    """(student, score, max, seconds, reasons) per submission, for printing."""
+    return [
+        (r.student, r.score, r.max_score, round(r.runtime, 2), "; ".join(r.reasons))
+        for r in results
+    ]
+

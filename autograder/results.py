@@ -1,0 +1,135 @@
+"""Per-question results of a graded assignment, read from the gradebook and ``autograded/``.
+
+Shared by ``feedback``, ``export`` and ``report``. A failure message is the exception's
+type and message only (never a traceback, which would quote test code), and any line of a
+hidden test that still appears in it is redacted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder import notebooks as nbk
+from autograder.course import Course
+from autograder.grade import RESULT_FILE
+
+REDACTED = "[hidden test code]"
+
+
+@dataclass
+class Question:
+    """One grade cell of one student's notebook."""
+
+    student: str
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+    manual: bool = False
+    messages: list[str] = field(default_factory=list)
+    mistakes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.manual and self.score >= self.max_score
+
+
+@dataclass
+class Submission:
+    """One student's graded assignment."""
+
+    student: str
+    assignment: str
+    questions: list[Question]
+    runtime: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(q.score for q in self.questions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.questions)
+
+
+def redact(text: str, hidden: set[str]) -> str:
+    """``text`` with every line that quotes one of the ``hidden`` lines replaced."""
+    lines = text.splitlines() or [text]
+    return "\n".join(
+        REDACTED if any(h and h in line for h in hidden) else line for line in lines
+    )
+
+
+def failure_messages(cell, hidden: set[str]) -> list[str]:
+    """'Type: message' for each error of a cell; a note when it wrote to stderr."""
+    messages = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            evalue = (out.get("evalue") or "").strip() or "(no message)"
+            messages.append(redact(f"{out.get('ename')}: {evalue}", hidden))
+        elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+            messages.append("The cell wrote to stderr, which nbgrader counts as a failure.")
+    return messages
+
+
+MIN_SECRET = 12  # shorter lines (")", "else:", "x = 1") are not distinctive
+
+
+def hidden_lines(course: Course, assignment: str, notebook: str) -> set[str]:
+    """Distinctive hidden-test lines: not also visible, at least ``MIN_SECRET`` long."""
+    path = course.source / assignment / f"{notebook}.ipynb"
+    if not path.exists():
+        return set()
+    nb = nbk.read(path)
+    public = {ln.strip() for cell in nb.cells for ln in nbk.outside(cell.source)}
+    return {h for h in nbk.hidden_test_lines(nb) if len(h) >= MIN_SECRET} - public
+
+
+def load_submission(course: Course, assignment: str, student: str, gb) -> Submission:
+    """Scores from the gradebook, messages from the autograded notebooks."""
+    folder = course.autograded / student / assignment
+    info = json.loads((folder / RESULT_FILE).read_text()) if (folder / RESULT_FILE).exists() \
+        else {"notebooks": []}
+    sub = Submission(student, assignment, [])
+    for row in info["notebooks"]:
+        sub.runtime += row["runtime"]
+        sub.reasons += row["reasons"]
+    for nb_entry in gb.find_assignment(assignment).notebooks:
+        hidden = hidden_lines(course, assignment, nb_entry.name)
+        path = folder / f"{nb_entry.name}.ipynb"
+        cells = {}
+        if path.exists():
+            cells = {nbk.grade_id(c): c for c in nbk.read(path).cells if nbk.grade_id(c)}
+        for cell in nb_entry.grade_cells:
+            grade = gb.find_grade(cell.name, nb_entry.name, assignment, student)
+            q = Question(student, nb_entry.name, cell.name, float(grade.score or 0),
+                         float(grade.max_score), manual=cell.cell_type == "markdown"
+                         or bool(grade.needs_manual_grade))
+            if cell.name in cells and q.score < q.max_score:
+                q.messages = failure_messages(cells[cell.name], hidden)
+                q.mistakes = [m for msg in q.messages for m in nbk.known_mistakes(msg)]
+            sub.questions.append(q)
+    return sub
+
+
+def load_results(course: Course, assignment: str) -> list[Submission]:
+    """Every graded submission of ``assignment``, sorted by student id."""
+    with Gradebook(course.db_url, course.course_id()) as gb:
+        try:
+            subs = gb.find_assignment(assignment).submissions
+        except MissingEntry:
+            raise ValueError(f"Invalid assignment: {assignment!r} is not in the gradebook") \
+                from None
+        students = sorted(s.student.id for s in subs)
+        return [load_submission(course, assignment, s, gb) for s in students]
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,42 @@
+"""``course validate NOTEBOOK``: a student's self-check before submitting.
+
+Runs the notebook top to bottom in a fresh kernel with the tests it contains (the visible
+ones), prints one line per exercise and returns False when anything failed, so the command
+exits non-zero (nbgrader's ``validate`` exits 0 even on failure).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder import notebooks as nbk
+from autograder.execute import Limits, execute_submission
+from autograder.grade import IgnoreWarnings
+from autograder.results import failure_messages
+
+
+def exercise_status(nb) -> list[tuple[str, str]]:
+    """(exercise, status) for each auto-graded test cell, and for other failing cells."""
+    rows = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        messages = failure_messages(cell, set())
+        label = (nbk.grade_id(cell) or f"cell {i + 1}").removeprefix("test_")
+        if not messages and nbk.is_test(cell):
+            rows.append((label, "passed"))
+        elif messages:
+            status = "not done yet" if "NotImplementedError" in messages[0] else messages[0]
+            rows.append((label, "FAILED: " + status))
+    return rows
+
+
+def validate(path: str | Path, timeout: int = 60) -> tuple[bool, list[tuple[str, str]]]:
+    """(all passed, per-exercise rows) for the notebook at ``path``."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ValueError(f"Invalid notebook: {path} does not exist")
+    result = execute_submission(nbk.read(path), Limits(cell_timeout=timeout), str(path.parent))
+    nb, _ = IgnoreWarnings()(result.nb, {})
+    rows = exercise_status(nb) + [("notebook", "FAILED: " + r) for r in result.reasons]
+    return all(status == "passed" for _, status in rows), rows

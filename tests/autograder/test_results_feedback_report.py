@@ -1,0 +1,51 @@
+"""Feedback, report and message handling on hand-made results (no kernel)."""
+
+from nbformat.v4 import new_code_cell, new_output
+
+from autograder.feedback import render as render_feedback
+from autograder.report import pass_rates
+from autograder.report import render as render_report
+from autograder.results import REDACTED, Question, Submission, failure_messages, redact
+
+HIDDEN = {"assert secret_value(3) == 9"}
+
+
+def test_redact_hides_lines_that_quote_a_hidden_test():
+    text = "AssertionError: assert secret_value(3) == 9\nsecond line"
+    assert redact(text, HIDDEN) == f"{REDACTED}\nsecond line"
+
+
+def test_failure_messages_show_type_and_message_never_the_traceback():
+    cell = new_code_cell("x")
+    cell.outputs = [new_output("error", ename="AssertionError", evalue="wrong sign",
+                               traceback=["Traceback", "assert secret_value(3) == 9"])]
+    assert failure_messages(cell, HIDDEN) == ["AssertionError: wrong sign"]
+    cell.outputs = [new_output("error", ename="AssertionError", evalue="", traceback=[])]
+    assert failure_messages(cell, HIDDEN) == ["AssertionError: (no message)"]
+
+
+def submission(student="s1", score=1.0, mistakes=()):
+    q1 = Question(student, "ps1", "test_f", score, 2.0,
+                  messages=["CheckError: <b>bad</b>"], mistakes=list(mistakes))
+    q2 = Question(student, "ps1", "test_g", 3.0, 3.0)
+    return Submission(student, "ps1", [q1, q2], runtime=0.5, reasons=["cell timeout in f"])
+
+
+def test_feedback_page_escapes_and_names_the_mistake():
+    page = render_feedback(submission(mistakes=["adds the gradient"]), "Feedback")
+    assert "<b>bad</b>" not in page and "&lt;b&gt;bad&lt;/b&gt;" in page
+    assert "Known mistake:</b> adds the gradient" in page
+    assert "4 / 5" in page and "cell timeout in f" in page
+
+
+def test_pass_rates_count_full_points_only():
+    subs = [submission("a", 2.0), submission("b", 1.0), submission("c", 0.0)]
+    assert pass_rates(subs) == {"test_f": 1 / 3, "test_g": 1.0}
+
+
+def test_report_is_self_contained_and_lists_mistakes():
+    subs = [submission("a", 0.0, ["adds the gradient"]), submission("b", 2.0)]
+    page = render_report("ps1", subs)
+    assert page.count("data:image/png;base64,") == 3
+    assert "http" not in page
+    assert "<td>adds the gradient</td><td>1</td>" in page

@@ -11,8 +11,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Silences a debugger warning that ipykernel prints to stderr on start-up.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup test test-unit test-notebooks test-e2e test-browser chromium demo lab lint release \
-	lock clean help
+.PHONY: setup test test-unit test-notebooks test-e2e test-browser chromium bubblewrap apt-install \
+	demo lab lint release lock clean help
 
 help:
 	@echo "make demo    release, grade and report a simulated class (the main job)"
@@ -32,14 +32,14 @@ $(STAMP): pyproject.toml constraints.txt
 test: setup lint test-unit test-notebooks test-e2e test-browser
 	@echo "make test: all suites passed"
 
-test-unit: setup
+test-unit: setup bubblewrap
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests --ignore=tests/browser -m "not slow" -n 2 -q
 
 test-notebooks: setup
 	COURSE_STATIC_WIDGETS=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
 		notebooks source
 
-test-e2e: setup
+test-e2e: setup bubblewrap
 	$(BIN)/python -m pytest tests --ignore=tests/browser -m slow -q
 
 # JupyterLab in Debian's Chromium, driven by Playwright (tests/browser). The tests fail when
@@ -47,17 +47,22 @@ test-e2e: setup
 test-browser: setup chromium
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
-# Debian's chromium (Playwright's own browser download is not used). Installed when missing
-# and running as root with apt-get, as on CI; otherwise the browser tests say what to do.
+# Debian packages the tests need, installed when missing and running as root with apt-get
+# (as on CI); elsewhere the tests say what to install. chromium: the browser tests
+# (Playwright's own browser download is not used). bubblewrap: the grading sandbox.
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	@$(MAKE) --no-print-directory apt-install PROGRAM=chromium PACKAGE=chromium
+bubblewrap:
+	@$(MAKE) --no-print-directory apt-install PROGRAM=bwrap PACKAGE=bubblewrap
+apt-install:
+	@if ! command -v $(PROGRAM) >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
 	    && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-	    >/dev/null || echo "could not install chromium"; \
+	  echo "installing Debian's $(PACKAGE)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGE)) \
+	    >/dev/null || echo "could not install $(PACKAGE)"; \
 	fi
 
-demo: setup
+demo: setup bubblewrap
 	$(BIN)/course demo
 
 lab: setup

@@ -11,7 +11,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Silences a debugger warning that ipykernel prints to stderr on start-up.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup test test-unit test-notebooks test-e2e test-browser chromium bubblewrap apt-install \
+.PHONY: setup test test-unit test-notebooks test-e2e test-security test-browser chromium bubblewrap \
+	apt-install \
 	demo lab lint release lock clean help
 
 help:
@@ -29,18 +30,23 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
-test: setup lint test-unit test-notebooks test-e2e test-browser
+test: setup lint test-unit test-notebooks test-e2e test-security test-browser
 	@echo "make test: all suites passed"
 
 test-unit: setup bubblewrap
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests --ignore=tests/browser -m "not slow" -n 2 -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/security \
+		-m "not slow" -n 2 -q
 
 test-notebooks: setup
 	COURSE_STATIC_WIDGETS=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
 		notebooks source
 
 test-e2e: setup bubblewrap
-	$(BIN)/python -m pytest tests --ignore=tests/browser -m slow -q
+	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/security -m slow -q
+
+# The red-team suite: hostile submissions graded in one sandboxed `course grade` run.
+test-security: setup bubblewrap
+	$(BIN)/python -m pytest tests/security -q -p no:cacheprovider
 
 # JupyterLab in Debian's Chromium, driven by Playwright (tests/browser). The tests fail when
 # chromium is missing unless COURSE_SKIP_BROWSER=1 says to skip them on purpose.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from autograder.course import Course
 
-VERBS = "release validate collect grade feedback export report bundle demo".split()
+VERBS = "release validate collect grade feedback export report bundle demo doctor".split()
 
 
 def cmd_release(course: Course, args) -> int:
@@ -63,8 +63,11 @@ def cmd_grade(course: Course, args) -> int:
         cell_timeout=args.cell_timeout or course.cell_timeout(),
         wall_clock=args.wall_clock, memory_mb=args.memory_mb,
     )
+    if args.no_sandbox:
+        print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
+              "your rights and can read and write your files.", file=sys.stderr)
     results = grade(course, args.assignment, args.student, args.jobs, limits,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, sandboxed=not args.no_sandbox)
     for r in results:
         note = f"  ({'; '.join(r.reasons)})" if r.reasons else ""
         print(f"{r.student:12} {r.notebook:24} {r.score:6g} / {r.max_score:g}  "
@@ -73,9 +76,13 @@ def cmd_grade(course: Course, args) -> int:
 
 
 def cmd_feedback(course: Course, args) -> int:
-    from autograder.feedback import feedback
+    from autograder.feedback import LeakError, feedback
 
-    paths = feedback(course, args.assignment)
+    try:
+        paths = feedback(course, args.assignment)
+    except LeakError as err:
+        print(f"course feedback: LEAK, nothing written: {err}", file=sys.stderr)
+        return 3
     print(f"wrote {len(paths)} feedback pages under {course.feedback}")
     return 0
 
@@ -121,6 +128,14 @@ def cmd_demo(course: Course, args) -> int:
     return 1 if any(r.error for r in rows) else 0
 
 
+def cmd_doctor(course: Course, args) -> int:
+    from autograder.doctor import doctor
+
+    ok, lines = doctor(course)
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="Release, grade and report an "
                                 "nbgrader course (see docs/autograder.md).")
@@ -144,6 +159,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--wall-clock", type=float, default=600.0, help="seconds per submission")
     g.add_argument("--memory-mb", type=int, default=2048, help="kernel memory limit (MiB)")
     g.add_argument("--no-progress", action="store_true")
+    g.add_argument("--no-sandbox", action="store_true",
+                   help="run submissions unsandboxed (only if bubblewrap cannot be used)")
     f = sub.add_parser("feedback", help="one HTML page per student")
     f.add_argument("assignment")
     e = sub.add_parser("export", help="grades.csv and questions.csv")
@@ -161,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true")
     d.add_argument("--bank-dir", type=Path, default=None,
                    help="mistake bank folder (default: autograder/mistakes)")
+    sub.add_parser("doctor", help="check that grading is sandboxed here")
     return p
 
 

@@ -7,11 +7,40 @@ test cell and never a traceback. Pages go to ``feedback/<student>/<assignment>/`
 
 from __future__ import annotations
 
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
+from autograder import notebooks as nbk
 from autograder.course import Course
-from autograder.results import Submission, load_results, write_text
+from autograder.results import Submission, hidden_lines, load_results, redact, write_text
+
+MAX_MESSAGE = 1500  # characters of one failure message shown to a student
+# The region markers would show where, and how long, the hidden tests are.
+MARKERS = frozenset({nbk.BEGIN_HIDDEN, nbk.END_HIDDEN})
+
+
+class LeakError(RuntimeError):
+    """Hidden-test text is about to reach a student."""
+
+
+def all_hidden_lines(course: Course) -> set[str]:
+    """Distinctive hidden-test lines of every assignment in ``source/``, and the markers."""
+    return {h for a in course.assignments() for h in hidden_lines(course, a, a)} | MARKERS
+
+
+def check_no_leak(text: str, hidden: set[str], where: str) -> None:
+    """Raise LeakError if ``text`` (or its HTML-unescaped form) quotes a hidden line."""
+    plain = unescape(text)
+    leaked = sorted(h for h in hidden if h in text or h in plain)
+    if leaked:
+        raise LeakError(f"hidden-test text would reach a student in {where}: "
+                        f"{len(leaked)} line(s), e.g. {leaked[0][:80]!r}; nothing was written")
+
+
+def shown(text: str, hidden: set[str]) -> str:
+    """A message or grader note as a student sees it: redacted, capped."""
+    text = redact(text, hidden | MARKERS)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + " [...]"
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.4rem;
@@ -24,15 +53,16 @@ def question_label(grade_id: str) -> str:
     return grade_id.removeprefix("test_")
 
 
-def render(sub: Submission, title: str) -> str:
-    """The feedback page of one submission (HTML, escaped)."""
+def render(sub: Submission, title: str, hidden: set[str] = frozenset()) -> str:
+    """The feedback page of one submission (HTML, escaped); messages and notes redacted
+    with ``hidden`` lines and the hidden-test markers, and capped."""
     rows = []
     for q in sub.questions:
         if q.manual:
             status = "graded by hand"
         else:
             status = "passed" if q.passed else "failed"
-        detail = "".join(f"<pre>{escape(m)}</pre>" for m in q.messages)
+        detail = "".join(f"<pre>{escape(shown(m, hidden))}</pre>" for m in q.messages)
         if q.mistakes:
             detail += "".join(
                 f"<p><b>Known mistake:</b> {escape(m)}</p>" for m in q.mistakes
@@ -43,7 +73,7 @@ def render(sub: Submission, title: str) -> str:
             f"<td class={css}>{q.score:g} / {q.max_score:g}</td>"
             f"<td>{status}</td><td>{detail}</td></tr>"
         )
-    notes = "".join(f"<li>{escape(r)}</li>" for r in sub.reasons)
+    notes = "".join(f"<li>{escape(shown(r, hidden))}</li>" for r in sub.reasons)
     notes = f"<h2>Notes from the grader</h2><ul>{notes}</ul>" if notes else ""
     return (
         f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title>"
@@ -55,10 +85,16 @@ def render(sub: Submission, title: str) -> str:
 
 
 def feedback(course: Course, assignment: str) -> list[Path]:
-    """Write every student's page; their paths."""
-    paths = []
+    """Write every student's page; their paths.
+
+    Every page is first checked for the hidden-test lines of every assignment: a leak
+    raises :class:`LeakError` before any page is written.
+    """
+    hidden = all_hidden_lines(course)
+    pages = {}
     for sub in load_results(course, assignment):
-        page = render(sub, f"Feedback on {assignment}")
+        page = render(sub, f"Feedback on {assignment}", hidden)
         path = course.feedback / sub.student / assignment / f"{assignment}.html"
-        paths.append(write_text(path, page))
-    return paths
+        check_no_leak(page, hidden, str(path.relative_to(course.root)))
+        pages[path] = page
+    return [write_text(path, page) for path, page in pages.items()]

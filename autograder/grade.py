@@ -26,7 +26,7 @@ import shutil
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -50,6 +50,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 from traitlets import Bool
 
+from autograder import sandbox, verify
 from autograder.course import Course
 from autograder.execute import Limits, execute_submission, kernel_pool
 from autograder.gradebook import shared_engines
@@ -123,6 +124,7 @@ class Job:
     resources: dict
     nb_json: str = ""
     usable: bool = True
+    source: str = ""
 
 
 def resources_for(course: Course, assignment: str, student: str, notebook: str) -> dict:
@@ -225,7 +227,8 @@ def prepare(course: Course, assignment: str, student: str) -> list[Job]:
         path, reason = locate(course.submitted / student / assignment, notebook, known)
         result.reasons += [reason] if reason else []
         resources = resources_for(course, assignment, student, notebook)
-        jobs.append(Job(result, str(path or ""), resources, usable=path is not None))
+        jobs.append(Job(result, str(path or ""), resources, usable=path is not None,
+                        source=str(course.source / assignment / f"{notebook}.ipynb")))
     return jobs
 
 
@@ -236,6 +239,9 @@ _WORKER_CONFIG = None
 def _init_worker(root: str) -> None:
     global _WORKER_CONFIG
     _WORKER_CONFIG = Course.at(root).config()
+    from multiprocessing import util
+
+    util.Finalize(None, verify.close_spare, exitpriority=10)  # atexit does not run here
     shared_engines().__enter__()  # for the life of the worker (it only reads)
     warnings.simplefilter("ignore", SAWarning)
 
@@ -262,19 +268,37 @@ def sanitize(job: Job, config):
 def execute_job(job: Job, limits: Limits, config=None) -> Job:
     """Worker: sanitize, execute, post-process and check one notebook."""
     config = config if config is not None else _WORKER_CONFIG
+    start = time.monotonic()
     nb = sanitize(job, config) if job.usable else None
     if nb is None:
         return job
     res = execute_submission(nb, limits, job.resources["metadata"]["path"], config)
     nb, _ = run_preprocessors(POSTPROCESS, res.nb, dict(job.resources), config)
-    job.result.runtime = res.runtime
     job.result.reasons += res.reasons
+    if limits.verify:
+        job.result.reasons += independent_check(job, nb, res.record or [], limits)
+    job.result.runtime = time.monotonic() - start
     try:  # nbgrader runs this check after saving; its failure is recorded, not fatal
         run_preprocessors([CheckCellMetadata], nb, dict(job.resources), config)
     except Exception as err:  # noqa: BLE001
         job.result.reasons.append(f"cell metadata: {type(err).__name__}: {err}"[:500])
     job.nb_json = nbformat.writes(nb)
     return job
+
+
+def independent_check(job: Job, nb, record: list[str], limits: Limits) -> list[str]:
+    """Phase B (:mod:`autograder.verify`); fails the tests it cannot confirm, with reasons."""
+    source = Path(job.source)
+    if not source.is_file():
+        return [f"independent check impossible: no source notebook {source.name}"]
+    source_nb = nbformat.read(str(source), as_version=4)
+    check = verify.run_check(verify.plan(source_nb, nb), record, limits.wall_clock,
+                             limits.sandbox, limits.memory_mb, verify.expected_names(source_nb),
+                             workdir=job.resources["metadata"]["path"], ahead=True)
+    reasons = verify.apply_verdict(nb, check)
+    if "error" in check:
+        reasons.append(check["error"])
+    return reasons
 
 
 # --- main process ----------------------------------------------------------------------
@@ -289,7 +313,7 @@ def save(course: Course, job: Job, config) -> None:
     nbformat.write(nb, str(course.autograded / r.student / r.assignment / f"{r.notebook}.ipynb"))
 
 
-def record(course: Course, results: list[NotebookResult]) -> None:
+def record(course: Course, results: list[NotebookResult], sandboxed: bool = True) -> None:
     """Scores from the gradebook into each result, and ``grading.json`` per submission."""
     with Gradebook(course.db_url, course.course_id()) as gb:
         for r in results:
@@ -300,7 +324,7 @@ def record(course: Course, results: list[NotebookResult]) -> None:
         by_student.setdefault((r.student, r.assignment), []).append(asdict(r))
     for (student, assignment), rows in by_student.items():
         path = course.autograded / student / assignment / RESULT_FILE
-        path.write_text(json.dumps({"notebooks": rows}, indent=1))
+        path.write_text(json.dumps({"notebooks": rows, "sandboxed": sandboxed}, indent=1))
 
 
 def default_jobs() -> int:
@@ -309,13 +333,26 @@ def default_jobs() -> int:
 
 def grade(
     course: Course, assignment: str, students=None, jobs: int | None = None,
-    limits: Limits | None = None, progress: bool = True,
+    limits: Limits | None = None, progress: bool = True, sandboxed: bool = True,
+    independent: bool = True,
 ) -> list[NotebookResult]:
-    """Grade every submission of ``assignment``; returns one result per notebook."""
+    """Grade every submission of ``assignment``; returns one result per notebook.
+
+    Kernels run in the sandbox (:mod:`autograder.sandbox`) unless ``sandboxed=False``; a
+    missing bubblewrap is an error, never a silent fallback. Every test is also judged
+    independently (:mod:`autograder.verify`); ``independent=False`` (no CLI option) gives
+    plain nbgrader verdicts, for comparisons and benchmarks only.
+    """
     jobs = jobs or default_jobs()
     if jobs < 1:
         raise ValueError(f"Invalid jobs: {jobs} (must be >= 1)")
-    limits = limits or Limits(cell_timeout=course.cell_timeout())
+    if sandboxed and not sandbox.available(str(course.root)):
+        raise ValueError(
+            "Invalid setup: the sandbox is not usable here (bubblewrap missing or user/pid/"
+            "net namespaces unavailable; see `course doctor`). Install bubblewrap, or pass "
+            "--no-sandbox to grade with the instructor's rights (not recommended)")
+    limits = replace(limits or Limits(cell_timeout=course.cell_timeout()),
+                     sandbox=sandboxed, verify=independent)
     config = course.config()
     notebook_names(course, assignment)
     students = find_submissions(course, assignment, students)
@@ -344,7 +381,7 @@ def grade(
             results.append(job.result)
             bar.update()
         bar.close()
-    record(course, results)
+    record(course, results, sandboxed)
     return sorted(results, key=lambda r: (r.student, r.notebook))
 
 

@@ -1,37 +1,49 @@
-"""Start a kernel command under resource limits: ``python -m autograder.kernel_launcher
---memory-mb N -- CMD...`` sets RLIMIT_AS (address space) and then replaces itself by CMD.
+"""Start a kernel command under resource limits and, optionally, inside the sandbox.
 
-It is the one place where a kernel process is created, so a sandbox (bubblewrap, cgroups)
-can wrap it later without touching the grading pipeline.
+``python -m autograder.kernel_launcher --memory-mb N [--cpu-seconds S] [--file-mb F]
+[--processes P] [--cgroup NAME] [--sandbox-dir DIR] -- CMD...`` moves itself into fresh
+pids/memory cgroups (when usable), sets the rlimits (address space, CPU time, file size,
+process count), and replaces itself by CMD, run under bubblewrap with ``DIR`` as the only
+writable folder when ``--sandbox-dir`` is given (:mod:`autograder.sandbox`).
+
+It is the one place where a kernel process is created.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
+from pathlib import Path
+
+from autograder import sandbox
 
 
 def set_memory_limit(megabytes: int) -> None:
     """Cap the address space of this process (and what it execs) at ``megabytes`` MiB."""
-    if megabytes <= 0:
-        return
-    limit = megabytes * 1024 * 1024
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    sandbox.set_rlimits(memory_mb=megabytes)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m autograder.kernel_launcher")
     parser.add_argument("--memory-mb", type=int, default=0, help="address-space limit (MiB)")
+    parser.add_argument("--cpu-seconds", type=int, default=0, help="CPU time limit (s)")
+    parser.add_argument("--file-mb", type=int, default=0, help="largest file written (MiB)")
+    parser.add_argument("--processes", type=int, default=0, help="tasks (pids cgroup)")
+    parser.add_argument("--cgroup", default="", help="name of the cgroups to create and enter")
+    parser.add_argument("--sandbox-dir", default="", help="run under bwrap, DIR writable")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="-- followed by the kernel command")
     args = parser.parse_args(argv)
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         parser.error("missing kernel command after --")
-    set_memory_limit(args.memory_mb)
+    if args.cgroup:
+        sandbox.enter_cgroup(args.cgroup, args.processes, args.memory_mb)
+    # RLIMIT_NPROC counts every process of the user: only a fallback without the cgroup
+    # (and it does not bind root, which the cgroup does).
+    sandbox.set_rlimits(args.memory_mb, args.cpu_seconds, args.file_mb)
+    if args.sandbox_dir:
+        run = Path(args.sandbox_dir)
+        cmd = [*sandbox.bwrap_args([run], cwd=run / "work"), *cmd]
     os.execvp(cmd[0], cmd)
 
 

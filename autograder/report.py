@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless back
 
 from autograder.course import Course  # noqa: E402
 from autograder.feedback import STYLE, question_label  # noqa: E402
+from autograder.grade import RESULT_FILE  # noqa: E402
 from autograder.results import Submission, load_results, write_text  # noqa: E402
 
 BLUE, ORANGE = "#0072B2", "#E69F00"  # Okabe-Ito
@@ -80,7 +82,7 @@ def table(header: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render(assignment: str, subs: list[Submission]) -> str:
+def render(assignment: str, subs: list[Submission], bare: list[str] = ()) -> str:
     if not subs:
         return f"<!doctype html><html><body><p>No graded submissions of {escape(assignment)}."
     scores = sorted(s.score for s in subs)
@@ -89,6 +91,8 @@ def render(assignment: str, subs: list[Submission]) -> str:
              f"median {scores[len(scores) // 2]:g}; full marks {sum(x >= top for x in scores)}")
     mistakes = [[m, n] for m, n in mistake_counts(subs).most_common(10)]
     trouble = [[s.student, f"{s.score:g}", "; ".join(s.reasons)] for s in subs if s.reasons]
+    tampering = [[s.student, f"{s.score:g}", "; ".join(r for r in s.reasons if "tamper" in r)]
+                 for s in subs if any("tamper" in r for r in s.reasons)]
     runtimes = sorted(s.runtime for s in subs)
     return (
         f"<!doctype html><html><head><meta charset=utf-8><title>Report: {escape(assignment)}"
@@ -99,13 +103,35 @@ def render(assignment: str, subs: list[Submission]) -> str:
         f"{table(['known mistake', 'students'], mistakes) if mistakes else '<p>None.</p>'}"
         f"<h2>Run time</h2><p>median {runtimes[len(runtimes) // 2]:.2f} s, "
         f"max {runtimes[-1]:.2f} s per submission.</p>{figure_html(runtime_chart(subs))}"
+        f"{sandbox_note(list(bare))}<h2>Tampering suspected</h2>"
+        "<p>Tests that passed in the student's kernel but failed the independent check "
+        "(zero points on those tests).</p>"
+        f"{table(['student', 'score', 'tests'], tampering) if tampering else '<p>None.</p>'}"
         f"<h2>Submissions with grading notes</h2>"
         f"{table(['student', 'score', 'notes'], trouble) if trouble else '<p>None.</p>'}"
         "</body></html>"
     )
 
 
+def unsandboxed(course: Course, assignment: str) -> list[str]:
+    """Students whose ``grading.json`` says they were graded with ``--no-sandbox``."""
+    bare = []
+    for path in sorted(course.autograded.glob(f"*/{assignment}/{RESULT_FILE}")):
+        if json.loads(path.read_text()).get("sandboxed") is False:
+            bare.append(path.parent.parent.name)
+    return bare
+
+
+def sandbox_note(bare: list[str]) -> str:
+    """A warning when any submission was graded without the sandbox."""
+    if not bare:
+        return "<p>Every submission was graded in the sandbox.</p>"
+    return (f"<h2 class=bad>NOT sandboxed</h2><p class=bad>{len(bare)} submission(s) were "
+            "graded with --no-sandbox: their code ran with the grader's rights.</p>")
+
+
 def report(course: Course, assignment: str, out: Path | None = None) -> Path:
     """Write ``reports/<assignment>.html`` (or ``out``); its path."""
     path = Path(out) if out else course.reports / f"{assignment}.html"
-    return write_text(path, render(assignment, load_results(course, assignment)))
+    subs = load_results(course, assignment)
+    return write_text(path, render(assignment, subs, unsandboxed(course, assignment)))

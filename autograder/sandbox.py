@@ -1,0 +1,229 @@
+"""The OS-level sandbox of a submission's kernel: bubblewrap, rlimits and a pids/memory cgroup.
+
+Inside the sandbox a kernel sees a read-only system (``/usr``, ``/etc``, the Python
+installation, the virtual environment and the ``course_lib`` folder only), a private
+``/tmp``, and exactly one writable host folder: its own run directory (connection file,
+``ipc`` sockets, the call recording and the scratch copy of the submission's files). It has
+no network (``--unshare-all``), its own PID namespace (everything it started dies with it,
+``--die-with-parent``), no capabilities, and a new session (no terminal injection). The
+course root, ``source/``, the gradebook, ``autograded/``, ``feedback/``, other submissions
+and the instructor's home are simply not there.
+
+Kernels talk to the grader over ZeroMQ ``ipc`` (Unix sockets in the run directory), which
+works across the network namespace, unlike ``tcp`` on loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_NAME = "course-grading"
+
+
+def bwrap() -> str | None:
+    """Path of the ``bwrap`` executable, or None."""
+    return shutil.which("bwrap")
+
+
+def _course_lib_dir() -> Path | None:
+    try:
+        import course_lib
+    except ImportError:
+        return None
+    return Path(course_lib.__file__).resolve().parent
+
+
+def readonly_paths() -> list[Path]:
+    """Host folders the sandbox sees read-only: system, Python, venv, ``course_lib``."""
+    paths = [Path("/usr"), Path("/etc")]
+    for prefix in {sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        paths.append(Path(prefix).resolve())
+    lib = _course_lib_dir()
+    if lib is not None:
+        paths.append(lib)
+    keep = []
+    for p in sorted(set(paths), key=lambda q: len(q.parts)):
+        if p.exists() and not any(p.is_relative_to(k) for k in keep):
+            keep.append(p)
+    return keep
+
+
+def _usr_merged(name: str) -> list[str]:
+    """``/lib`` etc.: a symlink into ``/usr`` on merged-usr systems, else a read-only bind."""
+    path = Path("/") / name
+    if path.is_symlink():
+        return ["--symlink", os.readlink(path), str(path)]
+    if path.exists():
+        return ["--ro-bind", str(path), str(path)]
+    return []
+
+
+def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = 64) -> list[str]:
+    """The ``bwrap ... --`` prefix of a sandboxed command."""
+    exe = bwrap()
+    if exe is None:
+        raise RuntimeError("bubblewrap (bwrap) is not installed")
+    args = [exe, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb * 1024 * 1024),
+            "--tmpfs", "/tmp"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        args += _usr_merged(name)
+    for path in readonly_paths():
+        args += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+    args += ["--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp",
+             "--setenv", "TMPDIR", "/tmp", "--unsetenv", "JUPYTER_RUNTIME_DIR",
+             "--unsetenv", "JUPYTER_CONFIG_DIR", "--unsetenv", "JUPYTER_DATA_DIR",
+             "--unsetenv", "IPYTHONDIR",
+             # the grader's pid means nothing in the PID namespace: the kernel would think
+             # its parent died; --die-with-parent and the namespace end it instead
+             "--unsetenv", "JPY_PARENT_PID"]
+    if cwd is not None:
+        args += ["--chdir", str(cwd)]
+    return [*args, "--"]
+
+
+def set_rlimits(memory_mb: int = 0, cpu_seconds: int = 0, file_mb: int = 0,
+                processes: int = 0) -> None:
+    """Cap this process (and what it execs): address space, CPU time, file size, processes.
+
+    ``RLIMIT_NPROC`` does not bind root; the pids cgroup (:func:`enter_cgroup`) does.
+    """
+    for which, value in ((resource.RLIMIT_AS, memory_mb * 1024 * 1024),
+                         (resource.RLIMIT_CPU, cpu_seconds),
+                         (resource.RLIMIT_FSIZE, file_mb * 1024 * 1024),
+                         (resource.RLIMIT_NPROC, processes)):
+        if value <= 0:
+            continue
+        _, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, hard))
+
+
+def _cgroup_dirs(name: str) -> list[Path]:
+    return [CGROUP_ROOT / ctl / CGROUP_NAME / name for ctl in ("pids", "memory", "cpu")]
+
+
+@functools.cache
+def cgroups_usable() -> bool:
+    """Whether this process may create pids and memory cgroups (cgroup v1, as root)."""
+    probe = f"probe-{os.getpid()}"
+    try:
+        for path in _cgroup_dirs(probe):
+            path.mkdir(parents=True, exist_ok=True)
+        return (_cgroup_dirs(probe)[0] / "pids.max").exists()
+    except OSError:
+        return False
+    finally:
+        remove_cgroup(probe)
+
+
+def enter_cgroup(name: str, processes: int, memory_mb: int) -> bool:
+    """Move this process into fresh cgroups capping its tree's processes and memory, and
+    its CPU use at one core (a fork bomb does not slow the other submissions down)."""
+    if not cgroups_usable():
+        return False
+    pids, memory, cpu = _cgroup_dirs(name)
+    try:
+        for path in (pids, memory, cpu):
+            path.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            (cpu / "cpu.cfs_period_us").write_text("100000")
+            (cpu / "cpu.cfs_quota_us").write_text("100000")
+        if processes > 0:
+            (pids / "pids.max").write_text(str(processes))
+        if memory_mb > 0:
+            (memory / "memory.limit_in_bytes").write_text(str(memory_mb * 1024 * 1024))
+            with contextlib.suppress(OSError):
+                (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_mb << 20))
+        for path in (pids, memory, cpu):
+            with contextlib.suppress(OSError):
+                (path / "cgroup.procs").write_text(str(os.getpid()))
+        return str(os.getpid()) in (pids / "cgroup.procs").read_text().split()
+    except OSError:
+        return False
+
+
+def remove_cgroup(name: str) -> None:
+    """Kill whatever is left in the cgroups of ``name`` and remove them (killed processes
+    take a moment to leave: retry for up to a second)."""
+    for path in _cgroup_dirs(name):
+        for _ in range(40):
+            try:
+                for pid in (path / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), 9)
+                path.rmdir()
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.025)
+            else:
+                break
+
+
+def _hidden_names(home: Path) -> list[str]:
+    """Entries of ``home`` that the sandbox must not show (not on a read-only path)."""
+    bound = [p for p in readonly_paths() if p.is_relative_to(home)]
+    names = []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(home):
+            if not any((home / entry) == b or b.is_relative_to(home / entry) for b in bound):
+                names.append(str(home / entry))
+    return names[:50]
+
+
+@functools.cache
+def probe(root: str | None = None) -> dict[str, bool]:
+    """What works here: bwrap, its namespaces, and that the sandbox hides what it should.
+
+    ``root`` (default: the current directory) must be invisible inside.
+    """
+    checks = {"bwrap installed": bwrap() is not None}
+    if not checks["bwrap installed"]:
+        return checks
+    root = str(Path(root or os.getcwd()).resolve())
+    secret = sorted({*_hidden_names(Path(root)), *_hidden_names(Path.home())})
+    code = (
+        "import os, socket, json\n"
+        "r = {'own PID namespace': os.getpid() < 10}\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
+        "    r['no network'] = False\n"
+        "except OSError:\n"
+        "    r['no network'] = all(n == 'lo' for _, n in socket.if_nameindex())\n"
+        f"r['course root and home hidden'] = not any(os.path.exists(p) for p in {secret!r})\n"
+        "try:\n"
+        "    import course_lib, numpy\n"
+        "    r['course_lib and numpy importable'] = True\n"
+        "except ImportError:\n"
+        "    r['course_lib and numpy importable'] = False\n"
+        "print(json.dumps(r))\n"
+    )
+    try:
+        out = subprocess.run([*bwrap_args([]), sys.executable, "-c", code],
+                             capture_output=True, text=True, timeout=60, check=True)
+        checks["bwrap runs (user, pid, net, mount namespaces)"] = True
+        checks.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError):
+        checks["bwrap runs (user, pid, net, mount namespaces)"] = False
+    checks["pids and memory cgroups"] = cgroups_usable()
+    return checks
+
+
+def available(root: str | None = None) -> bool:
+    """Whether submissions of the course at ``root`` can be graded sandboxed here."""
+    p = probe(root)
+    return all(v for k, v in p.items() if k != "pids and memory cgroups")

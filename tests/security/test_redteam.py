@@ -1,0 +1,113 @@
+"""The red-team suite: every attack graded through ``course grade`` in one run (see
+``attacks.py``), with the honest submissions of the same run keeping their marks."""
+
+from __future__ import annotations
+
+import ast
+import html
+from pathlib import Path
+
+import pytest
+from attacks import ATTACKS, FULL, HONEST
+from redteam import FIXTURES, processes_mentioning
+
+from autograder import notebooks as nbk
+from autograder import sandbox
+
+pytestmark = pytest.mark.slow
+SOURCE = FIXTURES / "course" / "source" / "ps1" / "ps1.ipynb"
+
+
+def test_there_are_enough_attacks_in_every_class():
+    assert len(ATTACKS) >= 25
+    assert len({a.name for a in ATTACKS}) == len(ATTACKS)
+    for threat in ("judge", "read", "write", "resources", "combined"):
+        assert sum(a.threat == threat for a in ATTACKS) >= 2, threat
+
+
+def test_honest_submissions_keep_their_marks(redteam):
+    for student, kind in HONEST.items():
+        sub = redteam.results[student]
+        assert sub.score == (FULL if kind == "full" else 0.0), (student, sub.score, sub.reasons)
+        assert not any("tampering" in r for r in sub.reasons), sub.reasons
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
+def test_attack_earns_only_what_it_implements(redteam, attack):
+    sub = redteam.results[attack.name]
+    assert sub.score == attack.score, (sub.score, sub.reasons, sub.questions)
+    flagged = any("tampering suspected" in r for r in sub.reasons)
+    assert flagged == attack.flagged, sub.reasons
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
+def test_feedback_holds_no_hidden_test_text(redteam, attack):
+    hidden = nbk.hidden_test_lines(nbk.read(SOURCE))
+    page = redteam.course.feedback / attack.name / "ps1" / "ps1.html"
+    text = page.read_text()
+    plain = html.unescape(text)
+    for line in hidden:
+        assert line not in text and line not in plain, line
+    assert "BEGIN HIDDEN" not in plain
+
+
+def test_tampering_is_named_in_feedback_and_report(redteam):
+    flagged = [a.name for a in ATTACKS if a.flagged]
+    for name in flagged:
+        page = (redteam.course.feedback / name / "ps1" / "ps1.html").read_text()
+        assert "differs when checked independently" in page, name
+    report = (redteam.course.reports / "ps1.html").read_text()
+    assert "Tampering" in report
+    for name in flagged:
+        assert name in report
+
+
+def test_no_file_changed_outside_the_sandbox(redteam):
+    assert redteam.after == redteam.before
+    token = redteam.token
+    for path in [Path("/tmp") / f"pwned-{token}", Path.home() / f"pwned-{token}",
+                 Path("/var/tmp") / f"pwned-{token}", Path("/dev/shm") / f"pwned-{token}"]:
+        assert not path.exists(), path
+    assert not list(redteam.tmpdir.rglob("*")), "kernel run directories are removed"
+
+
+def test_gradebook_was_not_written_by_a_submission(redteam):
+    sub = redteam.results["w-course-files"]
+    assert sub.score == 0.0
+    nb = nbk.read(redteam.course.autograded / "w-course-files" / "ps1" / "ps1.ipynb")
+    text = "".join(o.get("text", "") for o in nbk.cell_by_id(nb, "squares").outputs)
+    assert "ATTEMPTS:" in text and "WROTE" not in text, text
+
+
+def test_nothing_of_the_course_is_visible_inside(redteam):
+    for student, marker in [("r-read-files", "FOUND:"), ("r-walk-filesystem", "HITS:")]:
+        nb = nbk.read(redteam.course.autograded / student / "ps1" / "ps1.ipynb")
+        text = "".join(o.get("text", "") for o in nbk.cell_by_id(nb, "squares").outputs)
+        assert marker in text, text
+        listed = ast.literal_eval(text.split(marker, 1)[1].strip().splitlines()[0])
+        # only the read-only Python installation (e.g. nbgrader's own test data), the
+        # folders leading to it
+        # and the kernel's own run directory (under the grader's TMPDIR)
+        allowed = (*[str(p) for p in sandbox.readonly_paths()], str(redteam.tmpdir))
+        seen = [p for p in listed
+                if not p.startswith(allowed) and not any(a.startswith(p + "/") for a in allowed)]
+        assert seen == [], listed
+        assert not any(p.startswith(str(redteam.course.root)) for p in listed)
+
+
+def test_no_process_is_left(redteam):
+    assert processes_mentioning(f"marker-{redteam.token}") == []
+    assert processes_mentioning(str(redteam.tmpdir)) == []
+    # (a kernel's command line names its run directory under the grader's TMPDIR, and
+    # forked children keep it; the attacks' own processes carry the marker)
+
+
+def test_no_connection_was_made(redteam):
+    assert redteam.connections == 0
+
+
+def test_resource_limits_are_reported(redteam):
+    reasons = {name: "; ".join(redteam.results[name].reasons)
+               for name in ("x-disk-many-files", "x-output-flood")}
+    assert "disk limit" in reasons["x-disk-many-files"], reasons
+    assert "output beyond" in reasons["x-output-flood"], reasons

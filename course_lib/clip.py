@@ -93,33 +93,30 @@ class GlobalNormState(NamedTuple):
     total_norm: float  # the norm N before clipping at the last update (nan before any)
 
 
-def clip_by_value_transform(clip_value) -> Transform:
-    """``clip_by_value`` as a Transform."""
-    _check_range(clip_value, "clip_value", "clip_value")
+def _stateless(clip_fn) -> Transform:
+    """A Transform applying ``clip_fn(grads)`` at every update, with no state to carry."""
 
     def init(params):
         _check_tree(params)
         return EmptyState()
 
     def update(grads, state, params=None):
-        return clip_by_value(grads, clip_value), state
+        return clip_fn(grads), state
 
     return Transform(init, update)
+
+
+def clip_by_value_transform(clip_value) -> Transform:
+    """``clip_by_value`` as a Transform."""
+    _check_range(clip_value, "clip_value", "clip_value")
+    return _stateless(lambda grads: clip_by_value(grads, clip_value))
 
 
 def clip_by_norm_transform(max_norm, norm_type=2.0) -> Transform:
     """``clip_by_norm`` as a Transform."""
     _check_range(max_norm, "max_norm", "max_norm value")
     _check_norm_type(norm_type)
-
-    def init(params):
-        _check_tree(params)
-        return EmptyState()
-
-    def update(grads, state, params=None):
-        return clip_by_norm(grads, max_norm, norm_type), state
-
-    return Transform(init, update)
+    return _stateless(lambda grads: clip_by_norm(grads, max_norm, norm_type))
 
 
 def clip_by_global_norm_transform(max_norm, norm_type=2.0) -> Transform:

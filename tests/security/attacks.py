@@ -178,7 +178,7 @@ import glob, os
 _found = []
 for _pattern in ["{root}/source/*/*.ipynb", "{root}/gradebook.db", "{root}/submitted/*/*/*.ipynb",
                  "{root}/release/*/*.ipynb", os.path.expanduser("~") + "/*", "/root/*",
-                 "/home/*/*", "/work/*"]:
+                 "/home/*/*", "/srv/*", "/opt/*"]:
     _found += glob.glob(_pattern)
 print("FOUND:", _found)
 def squares(x):

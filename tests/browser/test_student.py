@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
+from autograder import notebooks as nbk
 from autograder.mistakes import load_bank
+from autograder.simulate import solution_code
 
 from .conftest import ROOT, screenshot
 from .lab import (
@@ -21,31 +21,17 @@ from .lab import (
 )
 
 ASSIGNMENT = "01_gradient_descent"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-
-
-def solution_cells() -> dict[str, str]:
-    """grade_id -> the instructor's solution as a student would type it (markers removed)."""
-    nb = json.loads((ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
-    cells = {}
-    for cell in nb["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] == "code" and meta.get("solution") and not meta.get("grade"):
-            cells[meta["grade_id"]] = "".join(cell["source"])
-    return cells
-
-
-def as_typed(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if line.strip() not in MARKERS)
 
 
 def exercise_with_mistakes():
-    """The first exercise (in notebook order) that has mistakes in the bank."""
-    cells, bank = solution_cells(), load_bank(ASSIGNMENT)
-    for grade_id, source in cells.items():
+    """The first exercise (in notebook order) with mistakes in the bank, and its source."""
+    source_nb = nbk.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    bank = load_bank(ASSIGNMENT)
+    for cell in source_nb.cells:
+        grade_id = nbk.grade_id(cell)
         mistakes = [m for m in bank if m.cell == grade_id]
-        if mistakes:
-            return grade_id, source, mistakes
+        if cell.cell_type == "code" and nbk.is_solution(cell) and mistakes:
+            return grade_id, cell.source, mistakes
     raise AssertionError(f"{ASSIGNMENT}: no exercise has a mistake in the bank")
 
 
@@ -60,7 +46,7 @@ def test_student_solves_an_exercise_and_sees_a_named_mistake(page, lab):
     setup = wait_until_executed(page, above)
     assert not any(c and c["errors"] for c in setup["cells"][:exercise]), "set-up cells failed"
 
-    type_into_cell(page, exercise, as_typed(source))
+    type_into_cell(page, exercise, solution_code(source))
     state = run_cells(page, [exercise, test_cell])
     assert not state["cells"][exercise]["errors"], state["cells"][exercise]["errors"]
     assert not state["cells"][test_cell]["errors"], (
@@ -70,7 +56,7 @@ def test_student_solves_an_exercise_and_sees_a_named_mistake(page, lab):
 
     seen = []
     for mistake in mistakes:
-        type_into_cell(page, exercise, as_typed(mistake.apply(source)))
+        type_into_cell(page, exercise, solution_code(source, [mistake]))
         state = run_cells(page, [exercise, test_cell])
         errors = " ".join(state["cells"][test_cell]["errors"])
         seen.append((mistake.name, errors))

@@ -53,6 +53,18 @@ KERNEL_ENV = {
 }
 
 
+# What ``python -m ipykernel_launcher`` does, minus importing the debugger (debugpy): a
+# tenth of a second of CPU per kernel that grading never uses.
+GRADING_KERNEL = (
+    "import sys\n"
+    "sys.modules['debugpy'] = None  # ipykernel then runs without its debugger\n"
+    "if sys.path[0] == '':\n"
+    "    del sys.path[0]\n"
+    "from ipykernel import kernelapp\n"
+    "kernelapp.launch_new_instance()\n"
+)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one submission.
@@ -103,6 +115,8 @@ class LimitedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        if cmd[1:3] == ["-m", "ipykernel_launcher"]:
+            cmd = [cmd[0], "-c", GRADING_KERNEL, *cmd[3:]]
         launcher = [sys.executable, "-m", "autograder.kernel_launcher"]
         return [*launcher, "--memory-mb", str(self.memory_mb), *self.launcher_args, "--", *cmd]
 

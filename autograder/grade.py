@@ -19,6 +19,8 @@ nbgrader does for a missing notebook, and the reason is recorded; it never stops
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import re
@@ -54,6 +56,7 @@ from autograder import sandbox, verify
 from autograder.course import Course
 from autograder.execute import Limits, execute_submission, kernel_pool
 from autograder.gradebook import shared_engines
+from autograder.schema import cached_schema_validation
 
 SAVE = [SaveAutoGrades, AssignLatePenalties]  # CheckCellMetadata runs in the worker
 RESULT_FILE = "grading.json"
@@ -234,6 +237,7 @@ def prepare(course: Course, assignment: str, student: str) -> list[Job]:
 
 # --- worker process -------------------------------------------------------------------
 _WORKER_CONFIG = None
+_WORKER_CONTEXT = contextlib.ExitStack()
 
 
 def _init_worker(root: str) -> None:
@@ -241,8 +245,10 @@ def _init_worker(root: str) -> None:
     _WORKER_CONFIG = Course.at(root).config()
     from multiprocessing import util
 
-    util.Finalize(None, verify.close_spare, exitpriority=10)  # atexit does not run here
-    shared_engines().__enter__()  # for the life of the worker (it only reads)
+    util.Finalize(None, verify.close_server, exitpriority=10)  # atexit does not run here
+    # for the life of the worker (kept referenced: a collected context would end at once)
+    _WORKER_CONTEXT.enter_context(shared_engines())
+    _WORKER_CONTEXT.enter_context(cached_schema_validation())
     warnings.simplefilter("ignore", SAWarning)
 
 
@@ -286,6 +292,16 @@ def execute_job(job: Job, limits: Limits, config=None) -> Job:
     return job
 
 
+@functools.lru_cache(maxsize=8)
+def _preload(source_dir: str) -> tuple[str, ...]:
+    """What the instructor's cells of every notebook of the assignment import."""
+    names = set()
+    for path in sorted(Path(source_dir).glob("*.ipynb")):
+        with contextlib.suppress(Exception):  # an unreadable notebook preloads nothing
+            names.update(verify.imported_modules(nbformat.read(str(path), as_version=4)))
+    return tuple(sorted(names))
+
+
 def independent_check(job: Job, nb, record: list[str], limits: Limits) -> list[str]:
     """Phase B (:mod:`autograder.verify`); fails the tests it cannot confirm, with reasons."""
     source = Path(job.source)
@@ -294,7 +310,8 @@ def independent_check(job: Job, nb, record: list[str], limits: Limits) -> list[s
     source_nb = nbformat.read(str(source), as_version=4)
     check = verify.run_check(verify.plan(source_nb, nb), record, limits.wall_clock,
                              limits.sandbox, limits.memory_mb, verify.expected_names(source_nb),
-                             workdir=job.resources["metadata"]["path"], ahead=True)
+                             workdir=job.resources["metadata"]["path"],
+                             preload=_preload(str(source.parent)))
     reasons = verify.apply_verdict(nb, check)
     if "error" in check:
         reasons.append(check["error"])
@@ -362,7 +379,7 @@ def grade(
     # inherit. Each worker starts its first kernel right away (``warm_up``).
     ctx = get_context("spawn")
     with ProcessPoolExecutor(jobs, ctx, _init_worker, (str(course.root),)) as pool, \
-            warnings.catch_warnings(), shared_engines():
+            warnings.catch_warnings(), shared_engines(), cached_schema_validation():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own gradebook code warns
         for future in [pool.submit(warm_up, limits) for _ in range(jobs)]:
             future.result()

@@ -364,20 +364,9 @@ def _apply(target, state):
         raise ReplayMismatch("an argument was changed in a way that cannot be replayed")
 
 
-def check_main() -> None:
-    """Phase B: read {"steps", "record"} as JSON on stdin, print the verdict per test cell."""
-    import os
-    import sys
-
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance(history_length=0)  # ready before the work arrives
-    shell.history_manager.enabled = False
-    data = json.loads(sys.stdin.read())
-    out = os.fdopen(os.dup(1), "w")
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
+def run_checks(shell, data: dict) -> dict:
+    """Phase B on ``shell``: the verdict per test cell of ``data`` ({"steps", "record",
+    "names"}), running the instructor's cells with the student's functions replayed."""
     book = Book(data["record"])
     verdict, allowed = {}, set(data.get("names", []))
     for step in data["steps"]:
@@ -398,5 +387,81 @@ def check_main() -> None:
         if step["test"]:
             verdict[step["gid"]] = {"passed": err is None,
                                     "error": f"{type(err).__name__}: {err}"[:2000] if err else ""}
-    out.write(json.dumps({"verdict": verdict, "overflow": book.overflow}))
-    out.flush()
+    return {"verdict": verdict, "overflow": book.overflow}
+
+
+def _new_shell():
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.HistoryManager.hist_file = ":memory:"
+    return InteractiveShell(config=config, history_length=0)
+
+
+def _read_frame(stream):
+    """One message: a line with its byte length, then that many bytes of JSON."""
+    header = stream.readline()
+    if not header:
+        return None
+    return json.loads(stream.read(int(header)))
+
+
+def _write_frame(stream, obj) -> None:
+    body = json.dumps(obj).encode()
+    stream.write(b"%d\n" % len(body) + body)
+    stream.flush()
+
+
+def serve_main(preload=()) -> None:
+    """Phase B server: import once, then check each request in a freshly forked child.
+
+    The server never runs a cell: it imports numpy, IPython and the modules in ``preload``
+    (what the instructor's cells import), then, per request on stdin (:func:`_read_frame`:
+    {"dir", "steps", "record", "names"}), forks a child that makes a new shell, works in
+    ``dir``, runs :func:`run_checks` and sends its verdict back through a pipe. Each check
+    thus starts from the same pristine process state, as a new process would, without
+    paying for the imports again. The grader kills the server if an answer is late.
+    """
+    import importlib
+    import os
+    import sys
+
+    import IPython.core.interactiveshell  # noqa: F401  (imported once, used by each child)
+
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001  (the cell that imports it will report it)
+            pass
+    requests, answers = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    while (data := _read_frame(requests)) is not None:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one check, then gone
+            code = 1
+            try:
+                os.close(read_end)
+                os.dup2(null, 0)
+                os.chdir(data["dir"])
+                result = run_checks(_new_shell(), data)
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(json.dumps(result).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            body = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            result = json.loads(body)
+        except ValueError:
+            how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                   else f"exit code {os.waitstatus_to_exitcode(status)}")
+            result = {"error": f"the independent check did not complete ({how})"}
+        _write_frame(answers, result)

@@ -11,11 +11,16 @@ plain data): it gets an error output, hence zero points, and the reason says so.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -128,68 +133,131 @@ def read_record(path: Path) -> list[str]:
 ENV = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": "/tmp",
        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
        "COURSE_STATIC_WIDGETS": "1", "NBGRADER_EXECUTION": "autograde"}
-_SPARE: list = []  # at most one phase-B process started ahead: (key, process, scratch)
 
 
-def _spawn(sandboxed: bool, memory_mb: int):
-    """Start a phase-B process; it imports what it needs, then waits for its input."""
-    scratch = Path(tempfile.mkdtemp(prefix="course-check-"))
-    cmd = [sys.executable, "-c", REPLAY_SOURCE.read_text() + "\ncheck_main()\n"]
-    if sandboxed:
-        cmd = [*sandbox.bwrap_args([scratch], cwd=scratch), *cmd]
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, env=ENV, cwd=scratch,
-        preexec_fn=lambda: sandbox.set_rlimits(memory_mb=memory_mb))
-    return (sandboxed, memory_mb), proc, scratch
+def imported_modules(source_nb: NotebookNode) -> list[str]:
+    """Modules the instructor's cells import at top level: what the check server preloads."""
+    import ast
+
+    names = set()
+    for cell in trusted_cells(source_nb).values():
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return sorted(names)
 
 
-def _discard(spare) -> None:
-    _, proc, scratch = spare
-    proc.kill()
-    proc.communicate()
-    shutil.rmtree(scratch, ignore_errors=True)
+class CheckServer:
+    """A warm phase-B process (:func:`replay.serve_main`) that forks a fresh child per check.
+
+    It imports numpy, IPython and ``preload`` once; each check then costs a fork instead of
+    a new interpreter. It runs in the sandbox with one scratch folder writable; each check
+    gets its own sub-folder with a fresh copy of the data files. A late answer kills the
+    server (with the check running in it); the next check starts a new one.
+    """
+
+    def __init__(self, sandboxed: bool, memory_mb: int, preload: tuple[str, ...] = ()):
+        self.key = (sandboxed, memory_mb, tuple(preload))
+        self.scratch = Path(tempfile.mkdtemp(prefix="course-check-"))
+        self.count = 0
+        code = f"{REPLAY_SOURCE.read_text()}\nserve_main({list(preload)!r})\n"
+        cmd = [sys.executable, "-c", code]
+        if sandboxed:
+            cmd = [*sandbox.bwrap_args([self.scratch], cwd=self.scratch), *cmd]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=ENV, cwd=self.scratch, start_new_session=True,
+            preexec_fn=lambda: sandbox.set_rlimits(memory_mb=memory_mb))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def check(self, data: dict, workdir: str | None, timeout: float) -> dict:
+        """One check's answer ({"verdict": ...} or {"error": why})."""
+        from autograder.execute import _copy_inputs
+
+        self.count += 1
+        folder = self.scratch / f"check-{self.count}"
+        folder.mkdir()
+        try:
+            _copy_inputs(workdir, folder)
+            body = json.dumps({**data, "dir": str(folder)}).encode()
+            self.proc.stdin.write(b"%d\n" % len(body) + body)
+            self.proc.stdin.flush()
+            return json.loads(self._read(time.monotonic() + timeout))
+        except TimeoutError:
+            self.close()
+            return {"error": f"the independent check took more than {timeout:g} s"}
+        except (ValueError, OSError) as err:
+            self.close()
+            return {"error": f"the independent check did not complete ({type(err).__name__})"}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _read(self, deadline: float) -> bytes:
+        """A length-prefixed answer from the server, or TimeoutError at ``deadline``."""
+        fd, data = self.proc.stdout.fileno(), b""
+        while True:
+            header, _, rest = data.partition(b"\n")
+            if _ and len(rest) >= int(header):
+                return rest[:int(header)]
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise OSError("the check server stopped")
+            data += chunk
+            if len(data) > MAX_RECORD:
+                raise ValueError("answer too large")
+
+    def close(self) -> None:
+        """Stop the server and the check running in it (its process group)."""
+        if self.proc.returncode is None:  # not reaped: its pid is still its group's id
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.communicate()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def close_spare() -> None:
-    """Stop the process started ahead (at the end of a grading worker)."""
-    while _SPARE:
-        _discard(_SPARE.pop())
+_SERVER: list[CheckServer] = []  # this process's check server, if started
+
+
+def check_server(sandboxed: bool, memory_mb: int, preload=()) -> CheckServer:
+    """This process's check server for these settings (a new one if they changed or it died)."""
+    key = (sandboxed, memory_mb, tuple(preload))
+    if _SERVER and (_SERVER[0].key != key or not _SERVER[0].alive()):
+        close_server()
+    if not _SERVER:
+        _SERVER.append(CheckServer(sandboxed, memory_mb, tuple(preload)))
+    return _SERVER[0]
+
+
+def close_server() -> None:
+    """Stop the check server (at the end of a grading worker)."""
+    while _SERVER:
+        _SERVER.pop().close()
 
 
 def run_check(steps: list[dict], record: list[str], timeout: float,
               sandboxed: bool, memory_mb: int = 2048, names: list[str] = (),
-              workdir: str | None = None, ahead: bool = False) -> dict:
+              workdir: str | None = None, preload: list[str] = ()) -> dict:
     """Run phase B; {"verdict": {gid: {"passed", "error"}}} or {"error": why}.
 
-    Only ``names`` (:func:`expected_names`) are bound from the recording. The process
-    works in a fresh copy of the assignment's data files from ``workdir`` (no notebooks).
-    With ``ahead``, the process for the next call starts now (as kernels do), so its
-    imports overlap with the next submission's execution.
+    Only ``names`` (:func:`expected_names`) are bound from the recording. The check works
+    in a fresh copy of the assignment's data files from ``workdir`` (no notebooks), in a
+    child of this process's :class:`CheckServer`, which stays warm for the next call.
     """
-    from autograder.execute import _copy_inputs
-
-    key = (sandboxed, memory_mb)
-    spare = _SPARE.pop() if _SPARE else None
-    if spare is None or spare[0] != key or spare[1].poll() is not None:
-        if spare is not None:
-            _discard(spare)
-        spare = _spawn(*key)
-    _, proc, scratch = spare
-    try:
-        _copy_inputs(workdir, scratch)
-        data = json.dumps({"steps": steps, "record": record, "names": list(names)})
-        out, _ = proc.communicate(data, timeout=timeout)
-        result = json.loads(out)
-    except subprocess.TimeoutExpired:
-        result = {"error": f"the independent check took more than {timeout:g} s"}
-    except (ValueError, OSError) as err:
-        result = {"error": f"the independent check did not complete ({type(err).__name__})"}
-    finally:
-        _discard(spare)
-    if ahead:
-        _SPARE.append(_spawn(*key))
-    return result
+    server = check_server(sandboxed, memory_mb, preload)
+    data = {"steps": steps, "record": record, "names": list(names)}
+    return server.check(data, workdir, timeout)
 
 
 def passed_in_kernel(cell: NotebookNode) -> bool:

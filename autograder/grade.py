@@ -308,7 +308,10 @@ def independent_check(job: Job, nb, record: list[str], limits: Limits) -> list[s
     if not source.is_file():
         return [f"independent check impossible: no source notebook {source.name}"]
     source_nb = nbformat.read(str(source), as_version=4)
-    check = verify.run_check(verify.plan(source_nb, nb), record, limits.wall_clock,
+    steps = verify.plan(source_nb, nb)
+    if not steps:  # no test passed in the kernel: nothing to confirm
+        return []
+    check = verify.run_check(steps, record, limits.wall_clock,
                              limits.sandbox, limits.memory_mb, verify.expected_names(source_nb),
                              workdir=job.resources["metadata"]["path"],
                              preload=_preload(str(source.parent)))

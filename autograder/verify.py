@@ -95,7 +95,11 @@ def trusted_cells(source_nb: NotebookNode) -> dict[str, NotebookNode]:
 
 def plan(source_nb: NotebookNode, nb: NotebookNode) -> list[dict]:
     """Phase B's steps, in the executed notebook's order: instructor cells run (their
-    source text from ``source_nb``), student cells only contribute recorded names."""
+    source text from ``source_nb``), student cells only contribute recorded names.
+
+    The plan ends with the last test cell that passed in the kernel: only those need
+    confirming (a failed test scores zero already), and later cells cannot change them.
+    No such test: no steps, and no check to run."""
     trusted = trusted_cells(source_nb)
     steps = []
     for cell in nb.cells:
@@ -103,12 +107,14 @@ def plan(source_nb: NotebookNode, nb: NotebookNode) -> list[dict]:
             continue
         gid = nbk.grade_id(cell)
         if gid in trusted:
+            test = nbk.is_test(trusted[gid])
             steps.append({"kind": "run", "gid": gid, "source": trusted[gid].source,
-                          "cell": cell.execution_count, "test": nbk.is_test(trusted[gid])})
+                          "cell": cell.execution_count, "test": test,
+                          "confirm": test and passed_in_kernel(cell)})
         else:
             steps.append({"kind": "student", "cell": cell.execution_count})
-    last = max((i for i, step in enumerate(steps) if step.get("test")), default=-1)
-    return steps[:last + 1]  # cells after the last test cannot change a verdict
+    last = max((i for i, step in enumerate(steps) if step.get("confirm")), default=-1)
+    return steps[:last + 1]
 
 
 def expected_names(source_nb: NotebookNode) -> list[str]:

@@ -187,6 +187,20 @@ def test_plan_runs_instructor_cells_from_the_source_never_the_submission():
     assert sum(s["kind"] == "student" for s in steps) == 4  # three solutions + the added cell
 
 
+def test_plan_ends_with_the_last_test_that_passed_in_the_kernel():
+    source = nbk.read(SOURCE)
+    sub = nbformat.from_dict(json.loads(nbformat.writes(source)))
+    for i, cell in enumerate(sub.cells):
+        cell["execution_count"] = i + 1 if cell.cell_type == "code" else None
+    tests = [nbk.grade_id(c) for c in sub.cells if nbk.is_test(c)]
+    failed = nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])
+    nbk.cell_by_id(sub, tests[-1]).outputs = [failed]
+    assert [s["gid"] for s in verify.plan(source, sub) if s.get("test")] == tests[:-1]
+    for gid in tests:
+        nbk.cell_by_id(sub, gid).outputs = [failed]
+    assert verify.plan(source, sub) == []  # nothing to confirm
+
+
 def test_defined_names_finds_functions_and_assignments():
     assert verify.defined_names("import numpy as np\ndef f(x):\n    y = 1\na, (b, c) = 1, (2, 3)\n"
                                 "%matplotlib inline\nclass K: pass") == ["f", "a", "b", "c", "K"]

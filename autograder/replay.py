@@ -400,7 +400,7 @@ def _new_shell():
     return InteractiveShell(config=config, history_length=0)
 
 
-def _read_frame(stream):
+def read_frame(stream):
     """One message: a line with its byte length, then that many bytes of JSON."""
     header = stream.readline()
     if not header:
@@ -408,7 +408,8 @@ def _read_frame(stream):
     return json.loads(stream.read(int(header)))
 
 
-def _write_frame(stream, obj) -> None:
+def write_frame(stream, obj) -> None:
+    """Send ``obj`` as one :func:`read_frame` message."""
     body = json.dumps(obj).encode()
     stream.write(b"%d\n" % len(body) + body)
     stream.flush()
@@ -418,7 +419,7 @@ def serve_main(preload=()) -> None:
     """Phase B server: import once, then check each request in a freshly forked child.
 
     The server never runs a cell: it imports numpy, IPython and the modules in ``preload``
-    (what the instructor's cells import), then, per request on stdin (:func:`_read_frame`:
+    (what the instructor's cells import), then, per request on stdin (:func:`read_frame`:
     {"dir", "steps", "record", "names"}), forks a child that makes a new shell, works in
     ``dir``, runs :func:`run_checks` and sends its verdict back through a pipe. Each check
     thus starts from the same pristine process state, as a new process would, without
@@ -439,7 +440,7 @@ def serve_main(preload=()) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 1)
     os.dup2(null, 2)
-    while (data := _read_frame(requests)) is not None:
+    while (data := read_frame(requests)) is not None:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: one check, then gone
@@ -464,4 +465,4 @@ def serve_main(preload=()) -> None:
             how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                    else f"exit code {os.waitstatus_to_exitcode(status)}")
             result = {"error": f"the independent check did not complete ({how})"}
-        _write_frame(answers, result)
+        write_frame(answers, result)

@@ -26,7 +26,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from autograder import notebooks as nbk
-from autograder import sandbox
+from autograder import replay, sandbox
 
 REPLAY_SOURCE = Path(__file__).with_name("replay.py")
 RECORD_FILE = "record.jsonl"
@@ -58,18 +58,24 @@ def after_cell_code(names: list[str], cell: int) -> str:
             f"globals(), {names!r}, {int(cell)})")
 
 
-def defined_names(source: str) -> list[str]:
-    """Top-level names a cell binds (functions, assignments); [] when it does not parse."""
+def _top_level(source: str) -> list:
+    """The top-level statements of a cell's code, IPython syntax included ([] if invalid)."""
     import ast
 
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
+        return ast.parse(TransformerManager().transform_cell(source)).body
     except (SyntaxError, ValueError):
         return []
+
+
+def defined_names(source: str) -> list[str]:
+    """Top-level names a cell binds (functions, assignments); [] when it does not parse."""
+    import ast
+
     names = []
-    for node in tree.body:
+    for node in _top_level(source):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.append(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
@@ -147,11 +153,7 @@ def imported_modules(source_nb: NotebookNode) -> list[str]:
 
     names = set()
     for cell in trusted_cells(source_nb).values():
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
+        for node in _top_level(cell.source):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -194,9 +196,7 @@ class CheckServer:
         folder.mkdir()
         try:
             _copy_inputs(workdir, folder)
-            body = json.dumps({**data, "dir": str(folder)}).encode()
-            self.proc.stdin.write(b"%d\n" % len(body) + body)
-            self.proc.stdin.flush()
+            replay.write_frame(self.proc.stdin, {**data, "dir": str(folder)})
             return json.loads(self._read(time.monotonic() + timeout))
         except TimeoutError:
             self.close()
@@ -208,7 +208,8 @@ class CheckServer:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _read(self, deadline: float) -> bytes:
-        """A length-prefixed answer from the server, or TimeoutError at ``deadline``."""
+        """An answer from the server (:func:`replay.read_frame`'s format, read without
+        blocking past ``deadline``: TimeoutError)."""
         fd, data = self.proc.stdout.fileno(), b""
         while True:
             header, _, rest = data.partition(b"\n")

@@ -33,6 +33,7 @@ __all__ = [
     "plot_1d",
     "plot_schedule",
     "plot_trajectories",
+    "show",
     "style_for",
 ]
 
@@ -63,7 +64,21 @@ COLORS = {
     "adamw": OKABE_ITO["reddish purple"],
     "newton": OKABE_ITO["black"],
 }
-LINESTYLES = {"adadelta": "--", "amsgrad": "--", "newton": "--"}
+#: One line style per optimizer as well, so that no two curves differ by colour alone (a
+#: reader with deuteranopia cannot tell orange from vermillion: momentum and Nesterov).
+LINESTYLES = {
+    "gd": "-",
+    "sgd": "-",
+    "momentum": "-",
+    "nesterov": "--",
+    "adagrad": "-",
+    "adadelta": "--",
+    "rmsprop": "-.",
+    "adam": "-",
+    "amsgrad": "--",
+    "adamw": ":",
+    "newton": "--",
+}
 _ALIASES = {"gradient descent": "gd", "heavy ball": "momentum", "polyak": "momentum",
             "nag": "nesterov", "sutskever": "nesterov"}
 #: Contour background: white at low f to a light blue-grey at high f, so every colour reads.
@@ -152,9 +167,11 @@ def _mark(ax, objective, attr: str, marker: str, label: str) -> None:
 
 def contour(objective, ax=None, levels: int = 25, log="auto", n: int = 200, bounds=None,
             filled: bool = True, mark: bool = True, title: str | None = None,
-            xlabel: str = "$x_1$", ylabel: str = "$x_2$", cmap=None):
+            xlabel: str = "$x_1$", ylabel: str = "$x_2$", cmap=None, equal: bool = True):
     """Contour plot of a 2-D objective over its bounds, minima (stars) and saddles (crosses).
 
+    ``equal=True`` (the default) scales both axes alike; pass ``False`` only for a plot whose
+    axes measure different things.
     ``log=True`` spaces the levels geometrically above min f (Rosenbrock, Beale); "auto"
     does so when the range of f is wide compared with its median. Returns the Axes.
     """
@@ -175,6 +192,10 @@ def contour(objective, ax=None, levels: int = 25, log="auto", n: int = 200, boun
     (x0, x1), (y0, y1) = bounds if bounds is not None else objective.bounds
     ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel=xlabel, ylabel=ylabel,
            title=title if title is not None else objective_title(objective))
+    if equal:
+        # One unit is as long on both axes, so right angles look like right angles (a
+        # gradient is perpendicular to the contour it crosses) and circles look round.
+        ax.set_aspect("equal", adjustable="box")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize="small", framealpha=0.9)
     return ax
@@ -420,3 +441,30 @@ def draw_graph(value, ax=None):
            title="Computation graph (inputs left, output right)")
     ax.set_axis_off()
     return ax
+
+
+def show(fig=None) -> None:
+    """Display `fig` (default: the current figure) in the notebook as a PNG, then close it.
+
+    ``plt.show()`` and ``display(fig)`` draw nothing but text when the backend is
+    non-interactive (``MPLBACKEND=Agg``, as many renderers and CI set it), so lectures call
+    this instead: the figure is rendered to PNG here and sent to the front end as an image,
+    whatever the backend; closing it stops the inline backend from showing it twice.
+    Outside IPython it falls back to ``plt.show()``.
+    """
+    import io
+
+    fig = plt.gcf() if fig is None else fig
+    fig = getattr(fig, "figure", fig)  # an Axes -> its Figure
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:  # pragma: no cover - IPython is a dependency of the course
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        plt.show()
+        return
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(data=buffer.getvalue(), format="png"))

@@ -273,3 +273,32 @@ def test_figure_png_is_written(tmp_path):
     path = tmp_path / "camel.png"
     ax.figure.savefig(path, dpi=50)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_related_optimizers_differ_by_line_style_too():
+    # momentum/nesterov (orange/vermillion) are close under deuteranopia: style tells them apart
+    pairs = [("momentum", "nesterov"), ("gd", "newton"), ("adagrad", "adadelta"),
+             ("adam", "amsgrad"), ("adam", "adamw"), ("rmsprop", "adam")]
+    for a, b in pairs:
+        assert style_for(a)["linestyle"] != style_for(b)["linestyle"], (a, b)
+
+
+def test_contours_scale_both_axes_alike_unless_asked_not_to():
+    ax = plots.contour(functions.rosenbrock())
+    assert ax.get_aspect() == 1.0
+    ax = plots.contour(functions.rosenbrock(), equal=False)
+    assert ax.get_aspect() == "auto"
+
+
+def test_show_sends_a_png_whatever_the_backend(monkeypatch):
+    shown = []
+    import IPython
+    import IPython.display
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    plots.show(fig)
+    assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)  # closed: the inline backend will not repeat it

@@ -79,6 +79,7 @@ LINESTYLES = {
     "adamw": ":",
     "newton": "--",
 }
+_DASHES = ("-", "--", "-.", ":")
 _ALIASES = {"gradient descent": "gd", "heavy ball": "momentum", "polyak": "momentum",
             "nag": "nesterov", "sutskever": "nesterov"}
 #: Contour background: white at low f to a light blue-grey at high f, so every colour reads.
@@ -113,13 +114,14 @@ def style_for(name: str) -> dict:
 
 
 def colors_for(names: Sequence[str]) -> dict[str, dict]:
-    """Styles for several curves: optimizers keep their colour, other names get unused ones."""
+    """Styles for several curves: optimizers keep their colour and line style; other names
+    get unused colours and cycle through line styles, so no two curves differ by colour alone."""
     styles = {n: style_for(n) for n in names if _key(n) is not None}
     used = {s["color"] for s in styles.values()}
     spare = [c for c in _CYCLE if c not in used] or _CYCLE
     others = [n for n in names if n not in styles]
-    for i, n in enumerate(others):
-        styles[n] = {"color": spare[i % len(spare)], "linestyle": "-"}
+    for i, n in enumerate(others):  # a style as well as a colour: never colour alone
+        styles[n] = {"color": spare[i % len(spare)], "linestyle": _DASHES[i % len(_DASHES)]}
     return {n: styles[n] for n in names}
 
 

@@ -302,3 +302,9 @@ def test_show_sends_a_png_whatever_the_backend(monkeypatch):
     plots.show(fig)
     assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
     assert not plt.fignum_exists(fig.number)  # closed: the inline backend will not repeat it
+
+
+def test_curves_without_an_optimizer_name_differ_by_style_as_well_as_colour():
+    styles = colors_for(["B = 1", "B = 8", "B = 64", "B = 512"])
+    assert len({s["linestyle"] for s in styles.values()}) == 4
+    assert len({s["color"] for s in styles.values()}) == 4

@@ -436,8 +436,11 @@ def draw_graph(value, ax=None):
     for text, x, y in layout.boxes:
         ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=box)
     for (x0, y0), (x1, y1) in layout.edges:
+        # an edge that skips a column bends, so it does not run through the boxes between
+        rad = -0.25 if abs(x1 - x0) > 1 + 1e-9 else 0.0
         ax.annotate("", xy=(x1 - 0.3, y1), xytext=(x0 + 0.3, y0),
-                    arrowprops={"arrowstyle": "->", "color": "0.4"})
+                    arrowprops={"arrowstyle": "->", "color": "0.4",
+                                "connectionstyle": f"arc3,rad={rad}"})
     xs, ys = [b[1] for b in layout.boxes], [b[2] for b in layout.boxes]
     ax.set(xlim=(min(xs) - 0.6, max(xs) + 0.6), ylim=(min(ys) - 0.6, max(ys) + 0.6),
            title="Computation graph (inputs left, output right)")

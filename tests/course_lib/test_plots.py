@@ -308,3 +308,15 @@ def test_curves_without_an_optimizer_name_differ_by_style_as_well_as_colour():
     styles = colors_for(["B = 1", "B = 8", "B = 64", "B = 512"])
     assert len({s["linestyle"] for s in styles.values()}) == 4
     assert len({s["color"] for s in styles.values()}) == 4
+
+
+def test_draw_graph_bends_an_edge_that_skips_a_column():
+    from course_lib.autodiff import Value
+
+    a, b = Value(2.0), Value(-3.0)
+    out = (a * b + a) ** 2  # a feeds `+` directly, skipping the column of a*b
+    out.backward()
+    ax = plots.draw_graph(out)
+    rads = [float(t.arrow_patch.get_connectionstyle().rad) for t in ax.texts
+            if isinstance(t, Annotation)]
+    assert sum(r != 0 for r in rads) == 1  # a -> + bends, the others stay straight

@@ -11,13 +11,15 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Silences a debugger warning that ipykernel prints to stderr on start-up.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup test test-unit test-notebooks test-e2e test-security test-browser chromium bubblewrap \
+.PHONY: setup test test-unit test-notebooks test-e2e test-matrix test-security test-browser \
+	chromium bubblewrap \
 	apt-install \
 	demo lab lint release lock clean help
 
 help:
 	@echo "make demo    release, grade and report a simulated class (the main job)"
-	@echo "make test    every test: unit, property, notebooks (nbval), autograder end to end"
+	@echo "make test    every test: unit, property, notebooks (nbval), autograder end to end,"
+	@echo "            BLAS environment matrix, red team, browser"
 	@echo "make lab     JupyterLab on the course, with widgets and nbgrader's extension"
 	@echo "make lint    ruff, and a check that committed notebooks carry no outputs"
 	@echo "make setup   create .venv with the pinned dependencies (the others run it first)"
@@ -30,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
-test: setup lint test-unit test-notebooks test-e2e test-security test-browser
+test: setup lint test-unit test-notebooks test-e2e test-matrix test-security test-browser
 	@echo "make test: all suites passed"
 
 test-unit: setup bubblewrap
@@ -41,8 +43,17 @@ test-notebooks: setup
 	COURSE_STATIC_WIDGETS=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
 		notebooks source
 
+MATRIX := tests/autograder/test_environment_matrix.py
+
 test-e2e: setup bubblewrap
-	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/security -m slow -q
+	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/security \
+		--ignore=$(MATRIX) -m slow -q
+
+# Every assignment's solution and honest simulated students graded with the BLAS variables
+# unset, with another OPENBLAS_CORETYPE this machine supports, and with other thread
+# counts: same scores, nobody flagged. The machine's own variables change only inside a leg.
+test-matrix: setup bubblewrap
+	$(BIN)/python -m pytest $(MATRIX) -q -p no:cacheprovider
 
 # The red-team suite: hostile submissions graded in one sandboxed `course grade` run.
 test-security: setup bubblewrap

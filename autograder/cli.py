@@ -25,7 +25,8 @@ def cmd_release(course: Course, args) -> int:
     failed = 0
     for name in names:
         try:
-            print(f"released {name}: {release(course, name)}")
+            keep = args.keep_check / name if args.keep_check else None
+            print(f"released {name}: {release(course, name, keep_check=keep)}")
         except ReleaseError as err:
             print(f"NOT released: {err}", file=sys.stderr)
             failed += 1
@@ -63,15 +64,22 @@ def cmd_grade(course: Course, args) -> int:
         cell_timeout=args.cell_timeout or course.cell_timeout(),
         wall_clock=args.wall_clock, memory_mb=args.memory_mb,
     )
+    if args.no_independent_check and not args.student:
+        print("course grade: --no-independent-check regrades submissions you have reviewed: "
+              "name them with --student ID", file=sys.stderr)
+        return 2
     if args.no_sandbox:
         print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
               "your rights and can read and write your files.", file=sys.stderr)
     results = grade(course, args.assignment, args.student, args.jobs, limits,
-                    progress=not args.no_progress, sandboxed=not args.no_sandbox)
+                    progress=not args.no_progress, sandboxed=not args.no_sandbox,
+                    independent=not args.no_independent_check)
     for r in results:
         note = f"  ({'; '.join(r.reasons)})" if r.reasons else ""
         print(f"{r.student:12} {r.notebook:24} {r.score:6g} / {r.max_score:g}  "
               f"{r.runtime:5.1f}s{note}")
+        for f in r.flagged:  # the evidence, for the instructor (never on the student's page)
+            print(f"{'':12} {f['test']} not confirmed: {'; '.join(f['evidence'])}")
     return 0
 
 
@@ -115,7 +123,7 @@ def cmd_bundle(course: Course, args) -> int:
 
 
 def cmd_demo(course: Course, args) -> int:
-    from autograder.demo import demo, format_table
+    from autograder.demo import demo, flagged_total, format_table
 
     rows, report = demo(course, args.out, args.students, args.seed, args.jobs,
                         progress=not args.no_progress, bank_dir=args.bank_dir)
@@ -125,7 +133,7 @@ def cmd_demo(course: Course, args) -> int:
         return 1
     print(format_table(rows))
     print(f"report: {report}")
-    return 1 if any(r.error for r in rows) else 0
+    return 1 if any(r.error for r in rows) or flagged_total(rows) else 0
 
 
 def cmd_doctor(course: Course, args) -> int:
@@ -144,6 +152,9 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("release", help="check, generate and scan student versions")
     r.add_argument("assignments", nargs="*")
     r.add_argument("--all", action="store_true", help="every assignment in source/")
+    r.add_argument("--keep-check", type=Path, default=None, metavar="DIR",
+                   help="keep the course copy in which the solution was graded as a student "
+                   "(DIR/<assignment>: autograded notebook and grading.json)")
     v = sub.add_parser("validate", help="run a notebook's visible tests (exit 1 on failure)")
     v.add_argument("notebook")
     v.add_argument("--timeout", type=int, default=60, help="seconds per cell")
@@ -161,6 +172,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--no-progress", action="store_true")
     g.add_argument("--no-sandbox", action="store_true",
                    help="run submissions unsandboxed (only if bubblewrap cannot be used)")
+    g.add_argument("--no-independent-check", action="store_true",
+                   help="regrade the --student submissions without the independent check, "
+                   "after reviewing why it could not confirm them (recorded in grading.json "
+                   "and the report)")
     f = sub.add_parser("feedback", help="one HTML page per student")
     f.add_argument("assignment")
     e = sub.add_parser("export", help="grades.csv and questions.csv")

@@ -12,12 +12,13 @@ Kernels are started one ahead of need (:class:`KernelPool`): while a submission 
 kernel for the next one is already booting, so no submission waits for a cold start, and
 each submission still gets a fresh process.
 
-With ``Limits.sandbox`` the kernel runs under bubblewrap (:mod:`autograder.sandbox`) and
-talks to the grader over ZeroMQ ``ipc`` sockets in its own run directory, working in a scratch copy
-of the submission's data files; with ``Limits.verify`` the recorder of
-:mod:`autograder.replay` is installed, and the recording is returned for the independent
-check (:mod:`autograder.verify`). Output beyond ``Limits.output_mb`` is dropped and the run
-directory is kept under ``Limits.disk_mb``.
+Every kernel starts in the grading environment (:mod:`autograder.environment`, shared with
+the independent check) and works in a scratch copy of the submission's data files. With
+``Limits.sandbox`` it runs under bubblewrap (:mod:`autograder.sandbox`) and talks to the
+grader over ZeroMQ ``ipc`` sockets in its own run directory; with ``Limits.verify`` the
+recorder of :mod:`autograder.replay` is installed, and the recording is returned for the
+independent check (:mod:`autograder.verify`). Output beyond ``Limits.output_mb`` is
+dropped and the run directory is kept under ``Limits.disk_mb``.
 """
 
 from __future__ import annotations
@@ -44,14 +45,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
 from autograder import sandbox, verify
-
-# Kernels get one BLAS thread each: grading runs one kernel per core already.
-KERNEL_ENV = {
-    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-    "MPLBACKEND": "Agg", "COURSE_STATIC_WIDGETS": "1", "NBGRADER_EXECUTION": "autograde",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-}
-
+from autograder.environment import grading_env
 
 # What ``python -m ipykernel_launcher`` does, minus importing the debugger (debugpy): a
 # tenth of a second of CPU per kernel that grading never uses.
@@ -145,10 +139,10 @@ class KernelPool:
         km = LimitedKernelManager(kernel_name=self.kernel_name, memory_mb=lim.memory_mb,
                                   launcher_args=extra, run_dir=str(run),
                                   cgroup=cgroup if lim.sandbox else "", **options)
-        env = {**os.environ, **KERNEL_ENV}
+        # the environment of the independent check too (autograder.environment)
+        env = grading_env(lim.sandbox)
         if lim.sandbox:  # signals do not cross bwrap: interrupt by message
             km.kernel_spec.interrupt_mode = "message"
-            env = {k: v for k, v in env.items() if not k.startswith(("JUPYTER_", "IPYTHON"))}
         run_sync(km.start_kernel)(
             cwd=str(run / "work"), env=env,
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
@@ -334,9 +328,10 @@ def execute_submission(
     name = nb.metadata.get("kernelspec", {}).get("name", "python3")
     km = kernel_pool(limits, name).take()
     run = Path(km.run_dir)
-    if limits.sandbox:  # the kernel sees its scratch copy, not the course directory
-        _copy_inputs(workdir, run / "work")
-        workdir = str(run / "work")
+    # The kernel works in a scratch copy of the data files, as the independent check does
+    # (the same layout; sandboxed, the course directory is not even visible).
+    _copy_inputs(workdir, run / "work")
+    workdir = str(run / "work")
     executor = CourseExecute(config=config) if config is not None else CourseExecute()
     executor.timeout = limits.cell_timeout
     executor.output_cap = limits.output_mb * 1024 * 1024

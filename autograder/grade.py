@@ -60,6 +60,7 @@ from autograder.schema import cached_schema_validation
 
 SAVE = [SaveAutoGrades, AssignLatePenalties]  # CheckCellMetadata runs in the worker
 RESULT_FILE = "grading.json"
+NOT_CHECKED = "graded without the independent check (the instructor reviewed it)"
 # A Python warning as printed on stderr: "file:line: SomeWarning: message" + its source line.
 WARNING_BLOCK = re.compile(r"^[^\n]*:\d+: \w*Warning: [^\n]*\n(?:[ \t]+[^\n]*(?:\n|$))?", re.M)
 
@@ -116,6 +117,8 @@ class NotebookResult:
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
     max_score: float = 0.0
+    # tests the independent check could not confirm, with the evidence (instructor only)
+    flagged: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -283,6 +286,8 @@ def execute_job(job: Job, limits: Limits, config=None) -> Job:
     job.result.reasons += res.reasons
     if limits.verify:
         job.result.reasons += independent_check(job, nb, res.record or [], limits)
+    else:
+        job.result.reasons.append(NOT_CHECKED)
     job.result.runtime = time.monotonic() - start
     try:  # nbgrader runs this check after saving; its failure is recorded, not fatal
         run_preprocessors([CheckCellMetadata], nb, dict(job.resources), config)
@@ -315,7 +320,7 @@ def independent_check(job: Job, nb, record: list[str], limits: Limits) -> list[s
                              limits.sandbox, limits.memory_mb, verify.expected_names(source_nb),
                              workdir=job.resources["metadata"]["path"],
                              preload=_preload(str(source.parent)))
-    reasons = verify.apply_verdict(nb, check)
+    reasons, job.result.flagged = verify.apply_verdict(nb, check)
     if "error" in check:
         reasons.append(check["error"])
     return reasons
@@ -333,8 +338,10 @@ def save(course: Course, job: Job, config) -> None:
     nbformat.write(nb, str(course.autograded / r.student / r.assignment / f"{r.notebook}.ipynb"))
 
 
-def record(course: Course, results: list[NotebookResult], sandboxed: bool = True) -> None:
-    """Scores from the gradebook into each result, and ``grading.json`` per submission."""
+def record(course: Course, results: list[NotebookResult], sandboxed: bool = True,
+           independent: bool = True) -> None:
+    """Scores from the gradebook into each result, and ``grading.json`` per submission
+    (``"independent_check": false`` when the instructor skipped it)."""
     with Gradebook(course.db_url, course.course_id()) as gb:
         for r in results:
             sub = gb.find_submission_notebook(r.notebook, r.assignment, r.student)
@@ -344,7 +351,8 @@ def record(course: Course, results: list[NotebookResult], sandboxed: bool = True
         by_student.setdefault((r.student, r.assignment), []).append(asdict(r))
     for (student, assignment), rows in by_student.items():
         path = course.autograded / student / assignment / RESULT_FILE
-        path.write_text(json.dumps({"notebooks": rows, "sandboxed": sandboxed}, indent=1))
+        path.write_text(json.dumps({"notebooks": rows, "sandboxed": sandboxed,
+                                    "independent_check": independent}, indent=1))
 
 
 def default_jobs() -> int:
@@ -360,8 +368,10 @@ def grade(
 
     Kernels run in the sandbox (:mod:`autograder.sandbox`) unless ``sandboxed=False``; a
     missing bubblewrap is an error, never a silent fallback. Every test is also judged
-    independently (:mod:`autograder.verify`); ``independent=False`` (no CLI option) gives
-    plain nbgrader verdicts, for comparisons and benchmarks only.
+    independently (:mod:`autograder.verify`); ``independent=False`` gives plain nbgrader
+    verdicts: ``course grade --student ID --no-independent-check`` after an instructor has
+    reviewed a flagged submission (recorded in its ``grading.json`` and the report), and
+    comparisons and benchmarks.
     """
     jobs = jobs or default_jobs()
     if jobs < 1:
@@ -401,7 +411,7 @@ def grade(
             results.append(job.result)
             bar.update()
         bar.close()
-    record(course, results, sandboxed)
+    record(course, results, sandboxed, independent)
     return sorted(results, key=lambda r: (r.student, r.notebook))
 
 

@@ -8,14 +8,26 @@ Steps, in order (each raises :class:`ReleaseError` with the reason):
    the assignment in the gradebook).
 3. :func:`scan_release` fails if any solution code or hidden-test text survived in any
    released file, or an exercise cell does not raise ``NotImplementedError``.
+4. :func:`check_pipeline` submits the source solution as a student of a scratch copy of
+   the course and grades it with ``course grade`` (sandbox and independent check
+   included): every auto-graded test must earn full marks. Step 1 runs the notebook in a
+   plain kernel; only this step catches what fails in the grading pipeline alone.
+
+When step 3 or 4 fails, the student version is removed again: nothing half-checked is
+left in ``release/`` to hand out.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
+import nbformat
+
 from autograder import notebooks as nbk
+from autograder import sandbox
 from autograder.course import Course
 from autograder.execute import Limits, execute_submission
 from autograder.grade import IgnoreWarnings
@@ -108,11 +120,95 @@ def scan_release(course: Course, assignment: str) -> None:
                            + "\n  ".join(problems))
 
 
-STEPS = [check_source, generate, scan_release]
+CHECK_STUDENT = "release-check"  # the source solution's student id in the scratch course
 
 
-def release(course: Course, assignment: str, steps=STEPS) -> Path:
-    """Run the release steps; the student notebook's path."""
+def scratch_course(course: Course, assignment: str, dest: Path) -> Course:
+    """A course at ``dest`` with this one's configuration and ``source/<assignment>``,
+    released there (its own gradebook: the real one is neither read nor written)."""
+    dest.mkdir(parents=True)
+    shutil.copy(course.root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(course.source / assignment, dest / "source" / assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    scratch = Course.at(dest)
+    generate(scratch, assignment)
+    return scratch
+
+
+def pipeline_problems(scratch: Course, assignment: str) -> list[str]:
+    """Why the graded solution of ``scratch`` lacks auto-graded marks ([]: full marks)."""
+    from autograder.results import load_results
+
+    subs = load_results(scratch, assignment)
+    if not subs:
+        return ["the solution was not graded"]
+    sub = subs[0]
+    evidence = {f["test"]: f for f in sub.flagged}
+    problems = []
+    for q in sub.questions:
+        if q.manual or q.passed:
+            continue
+        if q.grade_id in evidence:
+            why = "could not be confirmed by the independent check: " + "; ".join(
+                evidence[q.grade_id].get("evidence") or [evidence[q.grade_id]["error"]])
+        else:
+            why = "; ".join(q.messages) or "no points"
+        problems.append(f"{q.grade_id} ({q.score:g} / {q.max_score:g}): {why}")
+    return problems + [f"grader note: {r}" for r in sub.reasons if problems]
+
+
+def check_pipeline(course: Course, assignment: str, keep: Path | None = None) -> None:
+    """Step 4: the solution, submitted as a student, earns full auto-graded marks through
+    ``course grade`` (sandboxed when bubblewrap can be used here, independent check on).
+
+    ``keep``: copy the scratch course there (its ``autograded/`` notebook and
+    ``grading.json`` show what happened), whatever the outcome.
+    """
+    from autograder.grade import grade
+    from autograder.simulate import solved
+
+    tmp = Path(tempfile.mkdtemp(prefix="course-release-check-"))
+    try:
+        scratch = scratch_course(course, assignment, tmp / "course")
+        nb = solved(nbk.read(scratch.source_notebook(assignment)),
+                    nbk.read(scratch.release_notebook(assignment)))
+        path = scratch.submitted / CHECK_STUDENT / assignment / f"{assignment}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, str(path))
+        sandboxed = sandbox.available(str(scratch.root))
+        grade(scratch, assignment, [CHECK_STUDENT], jobs=1, progress=False,
+              sandboxed=sandboxed)
+        problems = pipeline_problems(scratch, assignment)
+        if keep is not None:
+            shutil.copytree(scratch.root, keep, dirs_exist_ok=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if problems:
+        where = "" if sandboxed else " (not sandboxed: bubblewrap is not usable here)"
+        raise ReleaseError(
+            f"{assignment}: the solution, submitted as a student, does not earn full marks "
+            f"through `course grade`{where}:\n  " + "\n  ".join(problems)
+            + "\n  (`course release --keep-check DIR` keeps the graded copy for a look)")
+
+
+SOURCE_STEPS = [check_source, generate, scan_release]  # no grading run (fast)
+STEPS = [*SOURCE_STEPS, check_pipeline]
+
+
+def release(course: Course, assignment: str, steps=STEPS, keep_check: Path | None = None) -> Path:
+    """Run the release steps; the student notebook's path.
+
+    If a step after :func:`generate` fails, ``release/<assignment>/`` is removed again.
+    ``keep_check``: where :func:`check_pipeline` leaves its graded scratch course.
+    """
     for step in steps:
-        step(course, assignment)
+        try:
+            if step is check_pipeline:
+                step(course, assignment, keep=keep_check)
+            else:
+                step(course, assignment)
+        except ReleaseError:
+            if step in (scan_release, check_pipeline):
+                shutil.rmtree(course.release / assignment, ignore_errors=True)
+            raise
     return course.release_notebook(assignment)

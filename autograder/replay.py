@@ -6,15 +6,19 @@ process of the independent check (phase B, :class:`Book` and :func:`replayer`).
 
 Phase A wraps every top-level function a student cell defined. A call made from outside
 student code (a test cell, an instructor cell) is written, as JSON, to the recording: the
-cell it was made in, a digest of its arguments, the arguments' state after the call (to
-replay in-place mutation), the calls it made to callables it was given, and its return
-value as plain data (numbers, strings, numeric arrays, lists/tuples/dicts of these; a
-generator is materialised) or its exception. Anything else is recorded as opaque.
+cell it was made in, its arguments as plain data (and a digest of them), the arguments'
+state after the call (to replay in-place mutation), the calls it made to callables it was
+given, and its return value as plain data (numbers, strings, numeric arrays,
+lists/tuples/dicts of these; a generator is materialised) or its exception. Anything else
+is recorded as opaque.
 
 Phase B runs the instructor's cells with each student function replaced by a replayer that
-checks the arguments, calls the given callables as recorded, re-applies the mutation and
-returns the recorded plain data. Nothing a student can put in the recording is more than
-data, so a test's verdict in phase B does not depend on the student's process.
+checks the arguments (:func:`differs`: structure, types, shapes, dtypes, integers and
+strings exactly; floating-point values to a relative ``RTOL``, because two processes need
+not round a BLAS product alike), calls the given callables as recorded (their results
+compared the same way), re-applies the mutation and returns the recorded plain data.
+Nothing a student can put in the recording is more than data, so a test's verdict in
+phase B does not depend on the student's process.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ BUDGET = 64 * 1024 * 1024  # bytes of recording per kernel; beyond, calls are op
 CALLABLES = (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
              functools.partial, np.ufunc)
 PLAIN_KINDS = "biufc"
+RTOL = 1e-12  # floating-point arguments and callback results: relative tolerance
+TINY = 2.2250738585072014e-308  # differences among subnormal numbers are rounding noise
+ARGS_CAP = 4 * 1024 * 1024  # bytes of a call's arguments kept for the tolerant comparison
 
 
 class NotPlain(Exception):
@@ -137,9 +144,120 @@ def arg_sig(x):
         return {"~": "opaque", "type": type(x).__qualname__}
 
 
-def digest(args, kwargs) -> str:
-    sig = [[arg_sig(a) for a in args], sorted([k, arg_sig(v)] for k, v in kwargs.items())]
+def signature(args, kwargs) -> list:
+    """A call's arguments as plain data: [[positional...], [[name, value]...]]."""
+    return [[arg_sig(a) for a in args], sorted([k, arg_sig(v)] for k, v in kwargs.items())]
+
+
+def digest_of(sig) -> str:
     return hashlib.sha256(json.dumps(sig, sort_keys=True).encode()).hexdigest()
+
+
+def digest(args, kwargs) -> str:
+    return digest_of(signature(args, kwargs))
+
+
+def _short(x) -> str:
+    if isinstance(x, (float, np.floating)):
+        return f"{float(x):.17g}"
+    if isinstance(x, (complex, np.complexfloating)):
+        return repr(complex(x))
+    return repr(x)[:60]
+
+
+def _close_floats(a: np.ndarray, b: np.ndarray, where: str) -> str | None:
+    """Why two same-shape float/complex arrays differ beyond honest rounding (None: they
+    do not): NaN and infinity where the other has them too, and each finite element within
+    ``RTOL`` times the array's largest magnitude (rounding in a product is relative to its
+    operands, so an entry that cancels to nearly zero carries an error relative to the
+    array's scale, not to itself; for a scalar, the scale is its own magnitude)."""
+    shape = a.shape
+    a, b = a.astype(np.complex128).ravel(), b.astype(np.complex128).ravel()
+    finite = np.isfinite(a) & np.isfinite(b)
+    same_special = np.where(finite, True, (a == b) | (np.isnan(a) & np.isnan(b)))
+    scale = max(float(np.abs(a[finite]).max(initial=0.0)),
+                float(np.abs(b[finite]).max(initial=0.0)))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: handled above
+        diff = np.where(finite, np.abs(a - b), 0.0)
+    bad = ~same_special | (diff > max(RTOL * scale, TINY))
+    if not bad.any():
+        return None
+    i = int(np.argmax(bad))
+    if len(shape) > 0:
+        index = np.unravel_index(i, shape)
+        where += f" element [{', '.join(str(int(n)) for n in index)}]"
+    x, y = a[i], b[i]
+    x, y = (x.real, y.real) if x.imag == 0 and y.imag == 0 else (x, y)
+    rel = float(diff[i] / scale) if scale and finite[i] else float("inf")
+    return (f"{where}: {_short(x)} in the kernel, {_short(y)} in the check (difference "
+            f"{rel:.1e} relative to the largest magnitude {scale:.3g}; tolerance {RTOL:g})")
+
+
+def _array(x):
+    dtype = np.dtype(x["dtype"])
+    if dtype.kind not in PLAIN_KINDS:
+        raise ValueError(f"not a plain dtype: {dtype}")
+    flat = np.frombuffer(base64.b64decode(x["v"]), dtype=dtype)
+    if x.get("~") == "npscalar":
+        return flat.reshape(())
+    return flat.reshape([int(n) for n in x["shape"]])
+
+
+def differs(kernel, here, where: str = "value") -> str | None:
+    """Where and by how much two encodings (:func:`enc`/:func:`arg_sig`) differ beyond
+    honest rounding; None when they agree.
+
+    Exact: structure, types, lengths, shapes, dtypes, booleans, integers, strings, keys,
+    random-generator states, callables and opaque types. Floating-point scalars and arrays
+    (real or complex): within ``RTOL`` (:func:`_close_floats`).
+    """
+    if type(kernel) is not type(here):
+        return f"{where}: {type(kernel).__name__} in the kernel, {type(here).__name__} here"
+    if isinstance(kernel, float):
+        scale = max(abs(kernel), abs(here))
+        if abs(kernel - here) <= max(RTOL * scale, TINY):
+            return None
+        return (f"{where}: {_short(kernel)} in the kernel, {_short(here)} in the check "
+                f"(relative difference {abs(kernel - here) / scale:.1e}; tolerance {RTOL:g})")
+    if isinstance(kernel, list):
+        if len(kernel) != len(here):
+            return f"{where}: {len(kernel)} items in the kernel, {len(here)} here"
+        for i, (k, h) in enumerate(zip(kernel, here, strict=True)):
+            if (why := differs(k, h, f"{where}[{i}]")) is not None:
+                return why
+        return None
+    if not isinstance(kernel, dict):
+        return None if kernel == here else f"{where}: {_short(kernel)} in the kernel, " \
+            f"{_short(here)} in the check"
+    tag = kernel.get("~")
+    if tag != here.get("~"):
+        return f"{where}: {tag or 'data'} in the kernel, {here.get('~') or 'data'} here"
+    try:
+        if tag in ("nd", "npscalar"):
+            for what in ("dtype", "shape"):
+                if kernel.get(what) != here.get(what):
+                    return f"{where}: {what} {kernel.get(what)} in the kernel, " \
+                           f"{here.get(what)} here"
+            a, b = _array(kernel), _array(here)
+            if a.dtype.kind in "fc":
+                return _close_floats(a, b, where)
+            if not np.array_equal(a, b):
+                i = int(np.argmax(a.ravel() != b.ravel()))
+                return f"{where}: element {i} is {a.ravel()[i]!r} in the kernel, " \
+                       f"{b.ravel()[i]!r} here"
+            return None
+        if tag == "complex":
+            a, b = [complex(*(float(dec(p)) for p in e["v"])) for e in (kernel, here)]
+            return _close_floats(np.array(a), np.array(b), where)
+        if tag in ("list", "tuple", "ntuple", "dict"):
+            if (kernel.get("name"), kernel.get("fields")) != (here.get("name"), here.get("fields")):
+                return f"{where}: a different named tuple here"
+            return differs(kernel.get("v"), here.get("v"), where)
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        return f"{where}: malformed recording ({type(err).__name__})"
+    if json.dumps(kernel, sort_keys=True) == json.dumps(here, sort_keys=True):
+        return None
+    return f"{where}: {tag or 'value'} differs"
 
 
 def ret_enc(x):
@@ -202,8 +320,11 @@ class Recorder:
         return recorded
 
     def call(self, name, fn, args, kwargs):
+        sig = signature(args, kwargs)
         entry = {"kind": "call", "cell": self.cell_number(), "name": name,
-                 "digest": digest(args, kwargs), "callbacks": []}
+                 "digest": digest_of(sig), "callbacks": []}
+        if len(json.dumps(sig)) <= ARGS_CAP:  # larger ones are compared exactly
+            entry["args"] = sig
         before = {str(i): ret_enc(a) for i, a in enumerate(args) if _mutable(a)}
         before.update({k: ret_enc(v) for k, v in kwargs.items() if _mutable(v)})
         args2 = [self._proxy(str(i), a, entry) for i, a in enumerate(args)]
@@ -250,7 +371,14 @@ class Recorder:
 
 # --- phase B ---------------------------------------------------------------------------
 class ReplayMismatch(AssertionError):
-    """The independent check disagrees with what happened in the student's kernel."""
+    """The independent check disagrees with what happened in the student's kernel.
+
+    The message is what the student may read; ``evidence`` (for the instructor) says which
+    call, which argument or value, and by how much."""
+
+    def __init__(self, message: str, evidence: str = ""):
+        super().__init__(message)
+        self.evidence = evidence or message
 
 
 class Opaque:
@@ -293,15 +421,21 @@ class Book:
             elif rec.get("kind") == "overflow":
                 self.overflow = True
         self.cell = None
+        self.count: dict[tuple, int] = {}
+        self.evidence: list[str] = []  # what differed, for the instructor
 
     def next_call(self, name: str) -> dict:
         queue = self.calls.get(self.cell) or deque()
         if not queue:
-            raise ReplayMismatch(f"{name}() was not called here when your notebook ran")
+            raise ReplayMismatch(f"{name}() was not called here when your notebook ran",
+                                 f"{name}() was called here but not in this cell of the "
+                                 "kernel's run" + (" (the recording overflowed)"
+                                                   if self.overflow else ""))
         rec = queue.popleft()
         if rec.get("name") != name:
             raise ReplayMismatch(f"{name}() was called in a different order when your "
-                                 "notebook ran")
+                                 "notebook ran", f"{name}() was called here where the "
+                                 f"kernel called {str(rec.get('name'))[:60]}()")
         return rec
 
 
@@ -309,24 +443,60 @@ def replayer(book: Book, name: str):
     """The stand-in of the student's function ``name`` in phase B."""
 
     def replay(*args, **kwargs):
-        rec = book.next_call(name)
-        if rec.get("digest") != digest(args, kwargs):
-            raise ReplayMismatch(f"{name}() received different arguments when your "
-                                 "notebook ran")
-        named = dict(enumerate(args)) | kwargs
-        for cb in rec.get("callbacks", []):
-            _replay_callback(name, named, cb)
-        for key, state in (rec.get("after") or {}).items():
-            _apply(named.get(int(key) if key.isdigit() else key), dec(state))
-        if "raise" in rec:
-            cls = getattr(builtins, str(rec["raise"][0]), Exception)
-            if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-                cls = Exception
-            raise cls(str(rec["raise"][1]))
-        return dec(rec.get("return"))
+        key = (book.cell, name)
+        book.count[key] = book.count.get(key, 0) + 1
+        try:
+            return _replay(book, name, args, kwargs)
+        except ReplayMismatch as err:
+            book.evidence.append(f"cell [{book.cell}], call {book.count[key]} of {name}(): "
+                                 f"{err.evidence}")
+            raise
 
     replay.__name__ = name
     return replay
+
+
+def _arguments_differ(rec: dict, sig: list) -> str | None:
+    """None if the call's arguments ``sig`` match the recorded ones within tolerance."""
+    if rec.get("digest") == digest_of(sig):
+        return None
+    kernel = rec.get("args")
+    if not isinstance(kernel, list) or len(kernel) != 2:
+        return "the arguments differ (too large to compare within tolerance)"
+    try:
+        positional, named = kernel[0], dict((str(k), v) for k, v in kernel[1])
+    except (TypeError, ValueError):
+        return "the arguments differ (malformed recording)"
+    if len(positional) != len(sig[0]) or sorted(named) != [k for k, _ in sig[1]]:
+        return "the arguments differ in number or names"
+    for i, (k, h) in enumerate(zip(positional, sig[0], strict=True)):
+        if (why := differs(k, h, f"argument {i}")) is not None:
+            return why
+    for k, h in sig[1]:
+        if (why := differs(named[k], h, f"argument {k}")) is not None:
+            return why
+    return None  # equal up to honest rounding
+
+
+def _replay(book: Book, name: str, args: tuple, kwargs: dict):
+    """One call of the replayer: check the arguments, replay callbacks and mutations,
+    raise or return what the kernel's call did."""
+    rec = book.next_call(name)
+    why = _arguments_differ(rec, signature(args, kwargs))
+    if why is not None:
+        raise ReplayMismatch(f"{name}() received different arguments when your "
+                             "notebook ran", why)
+    named = dict(enumerate(args)) | kwargs
+    for cb in rec.get("callbacks", []):
+        _replay_callback(name, named, cb)
+    for key, state in (rec.get("after") or {}).items():
+        _apply(named.get(int(key) if key.isdigit() else key), dec(state))
+    if "raise" in rec:
+        cls = getattr(builtins, str(rec["raise"][0]), Exception)
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            cls = Exception
+        raise cls(str(rec["raise"][1]))
+    return dec(rec.get("return"))
 
 
 def _replay_callback(name, named, cb):
@@ -341,10 +511,16 @@ def _replay_callback(name, named, cb):
     except Exception as err:  # noqa: BLE001
         if cb.get("raise") == exc_record(err)[0]:
             return
-        raise ReplayMismatch(f"a function given to {name}() behaved differently") from None
-    if "raise" in cb or json.dumps(ret_enc(out)) != json.dumps(cb.get("return")):
+        raise ReplayMismatch(f"a function given to {name}() behaved differently",
+                             f"the function given as argument {key} raised "
+                             f"{type(err).__name__} here, not in the kernel") from None
+    why = (f"the function given as argument {key} raised {cb['raise']} in the kernel, "
+           "not here") if "raise" in cb else \
+        differs(cb.get("return"), ret_enc(out), f"what the function given as argument {key} "
+                "returned")
+    if why is not None:
         raise ReplayMismatch(f"a function given to {name}() returned something different "
-                             "when checked independently")
+                             "when checked independently", why)
 
 
 def _apply(target, state):
@@ -385,8 +561,14 @@ def run_checks(shell, data: dict) -> dict:
         result = shell.run_cell(step["source"], store_history=False, silent=True)
         err = result.error_before_exec or result.error_in_exec
         if step["test"]:
+            evidence = book.evidence[:10]
+            if err is not None and not evidence:
+                evidence = [getattr(err, "evidence", "") or
+                            f"the test failed here: {type(err).__name__}: {err}"[:2000]]
             verdict[step["gid"]] = {"passed": err is None,
-                                    "error": f"{type(err).__name__}: {err}"[:2000] if err else ""}
+                                    "error": f"{type(err).__name__}: {err}"[:2000] if err else "",
+                                    "evidence": evidence if err is not None else []}
+            book.evidence = []  # later tests have evidence of their own
     return {"verdict": verdict, "overflow": book.overflow}
 
 

@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from autograder.environment import grading_env
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_NAME = "course-grading"
 
@@ -35,12 +37,19 @@ def bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.cache
 def _course_lib_dir() -> Path | None:
+    """The ``course_lib`` a grading process imports (a kernel, a check server): found by this
+    Python started afresh outside any course folder, as they are -- not this process's own
+    ``sys.path``, which may start with a folder holding another copy of ``course_lib``."""
+    code = "import course_lib, os; print(os.path.dirname(os.path.realpath(course_lib.__file__)))"
     try:
-        import course_lib
-    except ImportError:
+        out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True,
+                             text=True, timeout=60, env=grading_env(False))
+    except (OSError, subprocess.SubprocessError):
         return None
-    return Path(course_lib.__file__).resolve().parent
+    lines = out.stdout.strip().splitlines()
+    return Path(lines[-1]) if out.returncode == 0 and lines else None
 
 
 def readonly_paths() -> list[Path]:

@@ -4,9 +4,13 @@ Phase A (:mod:`autograder.execute`) runs the submission with nbgrader's semantic
 records, in the sandbox, every call of the student's functions (:mod:`autograder.replay`).
 Phase B runs the instructor's cells -- taken from the *source* notebook, never from the
 submission -- in a fresh (sandboxed) Python process in which no student code ever ran, with
-each student function replaced by a replayer of the recorded calls. A test cell that passed
-in A but fails in B was judged by a tampered process (or its function's result is not
-plain data): it gets an error output, hence zero points, and the reason says so.
+each student function replaced by a replayer of the recorded calls. Both phases run in the
+same environment (:mod:`autograder.environment`), and arguments are compared up to honest
+rounding (:func:`replay.differs`). A test cell that passed in A but fails in B was judged
+by a tampered process, returned something that is not plain data, or met a difference the
+check cannot explain: it gets an error output (zero points), the student reads that the
+result could not be confirmed and the instructor has been told, and the instructor gets
+the evidence (:func:`apply_verdict`).
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ from nbformat import NotebookNode
 
 from autograder import notebooks as nbk
 from autograder import replay, sandbox
+from autograder.environment import grading_env
 
 REPLAY_SOURCE = Path(__file__).with_name("replay.py")
 RECORD_FILE = "record.jsonl"
 MAX_RECORD = 64 * 1024 * 1024
-TAMPER = "IndependentCheckFailed"
-DIFFERS = "your result differs when checked independently"
+UNCONFIRMED = "NotConfirmed"  # the error a flagged test cell gets (so nbgrader scores zero)
+# What the student reads on a flagged test: no accusation, the instructor reviews it.
+UNCONFIRMED_MESSAGE = ("this result could not be confirmed by an independent re-run of the "
+                       "tests; your instructor has been told and will review it")
+FLAGGED = "not confirmed by an independent re-run"  # starts the reason in grading.json
 
 
 def install_code(record_path: str) -> str:
@@ -142,11 +150,6 @@ def read_record(path: Path) -> list[str]:
     return data.decode("utf-8", "replace").splitlines()
 
 
-ENV = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": "/tmp",
-       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-       "COURSE_STATIC_WIDGETS": "1", "NBGRADER_EXECUTION": "autograde"}
-
-
 def imported_modules(source_nb: NotebookNode) -> list[str]:
     """Modules the instructor's cells import at top level: what the check server preloads."""
     import ast
@@ -172,7 +175,7 @@ class CheckServer:
     """
 
     def __init__(self, sandboxed: bool, memory_mb: int, preload: tuple[str, ...] = ()):
-        self.key = (sandboxed, memory_mb, tuple(preload))
+        self.key = server_key(sandboxed, memory_mb, preload)
         self.scratch = Path(tempfile.mkdtemp(prefix="course-check-"))
         self.count = 0
         code = f"{REPLAY_SOURCE.read_text()}\nserve_main({list(preload)!r})\n"
@@ -181,7 +184,7 @@ class CheckServer:
             cmd = [*sandbox.bwrap_args([self.scratch], cwd=self.scratch), *cmd]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=ENV, cwd=self.scratch, start_new_session=True,
+            env=grading_env(sandboxed), cwd=self.scratch, start_new_session=True,
             preexec_fn=lambda: sandbox.set_rlimits(memory_mb=memory_mb))
 
     def alive(self) -> bool:
@@ -234,12 +237,17 @@ class CheckServer:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def server_key(sandboxed: bool, memory_mb: int, preload=()) -> tuple:
+    """What a check server was started with (its environment included)."""
+    return (sandboxed, memory_mb, tuple(preload), tuple(grading_env(sandboxed).items()))
+
+
 _SERVER: list[CheckServer] = []  # this process's check server, if started
 
 
 def check_server(sandboxed: bool, memory_mb: int, preload=()) -> CheckServer:
     """This process's check server for these settings (a new one if they changed or it died)."""
-    key = (sandboxed, memory_mb, tuple(preload))
+    key = server_key(sandboxed, memory_mb, preload)
     if _SERVER and (_SERVER[0].key != key or not _SERVER[0].alive()):
         close_server()
     if not _SERVER:
@@ -274,10 +282,15 @@ def passed_in_kernel(cell: NotebookNode) -> bool:
                    for o in cell.get("outputs", []))
 
 
-def apply_verdict(nb: NotebookNode, check: dict) -> list[str]:
-    """Fail every test cell that passed in the kernel but not independently; the reasons."""
+def apply_verdict(nb: NotebookNode, check: dict) -> tuple[list[str], list[dict]]:
+    """Fail every test cell that passed in the kernel but not independently.
+
+    Returns the reasons (shown to the student as grader notes: no details) and, per
+    flagged test, the evidence for the instructor: {"test", "error", "evidence"} (which
+    call, which argument or value differed, and by how much; or how the test failed in the
+    check)."""
     verdict = check.get("verdict", {})
-    flagged, reasons = [], []
+    flagged = []
     for cell in nb.cells:
         if not nbk.is_test(cell) or not passed_in_kernel(cell):
             continue
@@ -286,11 +299,13 @@ def apply_verdict(nb: NotebookNode, check: dict) -> list[str]:
         if got and got.get("passed"):
             continue
         why = got.get("error") if got else check.get("error", "the cell was not checked")
+        evidence = [str(e)[:2000] for e in (got or {}).get("evidence", []) or [why]][:10]
         cell.outputs.append(NotebookNode(
-            output_type="error", ename=TAMPER, evalue=f"{DIFFERS}: {why}",
-            traceback=[f"{TAMPER}: {DIFFERS}"]))
-        flagged.append(gid)
+            output_type="error", ename=UNCONFIRMED, evalue=UNCONFIRMED_MESSAGE,
+            traceback=[f"{UNCONFIRMED}: {UNCONFIRMED_MESSAGE}"]))
+        flagged.append({"test": gid, "error": str(why)[:2000], "evidence": evidence})
+    reasons = []
     if flagged:
-        reasons.append(f"tampering suspected: {', '.join(flagged)} passed in the kernel but "
-                       "failed the independent check")
-    return reasons
+        reasons.append(f"{FLAGGED}: {', '.join(f['test'] for f in flagged)} passed in the "
+                       "kernel but could not be confirmed; the instructor has been told")
+    return reasons, flagged

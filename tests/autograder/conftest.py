@@ -42,12 +42,12 @@ def graded(tmp_path_factory, bank, source_nb):
     from autograder.export import export
     from autograder.feedback import feedback
     from autograder.grade import grade
-    from autograder.release import release
+    from autograder.release import SOURCE_STEPS, release
     from autograder.report import report
     from autograder.simulate import simulate
 
     course = copy_fixture(tmp_path_factory.mktemp("graded") / "course")
-    release(course, ASSIGNMENT)
+    release(course, ASSIGNMENT, steps=SOURCE_STEPS)  # solution graded below anyway
     students = simulate(course, ASSIGNMENT, n=10, seed=1, bank=bank)
     release_nb = nbk.read(course.release_notebook(ASSIGNMENT))
     for student, text in special_submissions(source_nb, release_nb).items():

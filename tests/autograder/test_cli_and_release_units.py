@@ -70,3 +70,19 @@ def test_bundle_scan_flags_blocks_of_secret_lines_not_single_generic_ones():
     assert runs(secrets, text) == ["x = np.asarray(x, dtype=float) / return x ** 2"]
     assert runs(secrets, "try:\n    f()\nexcept ValueError:\n    pass\n") == []
     assert runs(secrets, "y = 1\nreturn x ** 2\n") == []
+
+
+def test_demo_fails_when_an_honest_student_is_flagged(tmp_path, monkeypatch, capsys):
+    from autograder import demo
+
+    rows = [demo.DemoRow("ps1", students=8, flagged=0), demo.DemoRow("ps2", students=8)]
+    monkeypatch.setattr(demo, "demo", lambda *a, **k: (rows, tmp_path / "report.html"))
+    assert main(["--root", str(tmp_path), "demo"]) == 0
+    assert "flagged by the independent check: 0 (as it must be)" in capsys.readouterr().out
+    rows[1].flagged = 2
+    assert main(["--root", str(tmp_path), "demo"]) == 1
+    out = capsys.readouterr().out
+    assert "flagged by the independent check: 2 (MUST be 0" in out
+    assert "no-independent-check" not in parser().parse_args(["grade", "a"]).__dict__
+    assert parser().parse_args(["grade", "a", "--no-independent-check"]).no_independent_check
+    assert parser().parse_args(["release", "a", "--keep-check", "d"]).keep_check.name == "d"

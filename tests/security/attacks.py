@@ -4,7 +4,8 @@ An attack is ``Attack(name, base, cells, score, flagged)``: ``base`` is ``"blank
 released notebook: nothing implemented) or ``"full"`` (every exercise solved); ``cells``
 maps a solution cell's grade id to code that replaces (blank) or is appended to (full) it;
 ``score`` is the expected total (the fixture is worth 3 + 3 + 4 = 10); ``flagged`` says the
-kernel was fooled, so the independent check must report tampering. ``{root}``, ``{port}``
+kernel was fooled, so the independent check must not confirm the tests it passed (and the
+instructor gets the evidence). ``{root}``, ``{port}``
 and ``{token}`` are filled in when the notebooks are built (an attacker may guess paths).
 """
 

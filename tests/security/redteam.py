@@ -26,7 +26,7 @@ from attacks import ATTACKS, HONEST, build  # noqa: E402
 from fixture_course import ASSIGNMENT, FIXTURES, copy_fixture  # noqa: E402
 
 from autograder import notebooks as nbk  # noqa: E402
-from autograder.release import release  # noqa: E402
+from autograder.release import SOURCE_STEPS, release  # noqa: E402
 from autograder.simulate import solved  # noqa: E402
 
 # Written by grading itself: everything else in the course directory must stay as it was.
@@ -109,7 +109,7 @@ def grade_redteam(base: Path) -> RedTeam:
     from autograder.results import load_results
 
     course = copy_fixture(base / "course")
-    release(course, ASSIGNMENT)
+    release(course, ASSIGNMENT, steps=SOURCE_STEPS)  # solution graded below anyway
     source_nb = nbk.read(FIXTURES / "course" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     release_nb = nbk.read(course.release_notebook(ASSIGNMENT))
     listener = Listener()

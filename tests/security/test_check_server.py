@@ -35,7 +35,9 @@ def test_the_server_stays_warm_across_checks():
 
 def test_a_failing_test_is_reported_with_its_error():
     check = run("assert 2 + 2 == 5, 'arithmetic'")
-    assert check["verdict"]["t"] == {"passed": False, "error": "AssertionError: arithmetic"}
+    assert check["verdict"]["t"] == {"passed": False, "error": "AssertionError: arithmetic",
+                                     "evidence": ["the test failed here: AssertionError: "
+                                                  "arithmetic"]}
 
 
 def test_each_check_starts_from_a_pristine_process():

@@ -12,7 +12,8 @@ from attacks import ATTACKS, FULL, HONEST
 from redteam import FIXTURES, processes_mentioning
 
 from autograder import notebooks as nbk
-from autograder import sandbox
+from autograder import sandbox, verify
+from autograder.report import UNCONFIRMED_TITLE
 
 pytestmark = pytest.mark.slow
 SOURCE = FIXTURES / "course" / "source" / "ps1" / "ps1.ipynb"
@@ -29,15 +30,17 @@ def test_honest_submissions_keep_their_marks(redteam):
     for student, kind in HONEST.items():
         sub = redteam.results[student]
         assert sub.score == (FULL if kind == "full" else 0.0), (student, sub.score, sub.reasons)
-        assert not any("tampering" in r for r in sub.reasons), sub.reasons
+        assert not any(verify.FLAGGED in r for r in sub.reasons), sub.reasons
+        assert sub.flagged == [], sub.flagged
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
 def test_attack_earns_only_what_it_implements(redteam, attack):
     sub = redteam.results[attack.name]
     assert sub.score == attack.score, (sub.score, sub.reasons, sub.questions)
-    flagged = any("tampering suspected" in r for r in sub.reasons)
+    flagged = any(verify.FLAGGED in r for r in sub.reasons)
     assert flagged == attack.flagged, sub.reasons
+    assert bool(sub.flagged) == attack.flagged, sub.flagged
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
@@ -51,15 +54,38 @@ def test_feedback_holds_no_hidden_test_text(redteam, attack):
     assert "BEGIN HIDDEN" not in plain
 
 
-def test_tampering_is_named_in_feedback_and_report(redteam):
+def without_names(text: str) -> str:
+    """``text`` without the attacks' names (one of them says "tampers")."""
+    for attack in ATTACKS:
+        text = text.replace(attack.name, "")
+    return text
+
+
+def test_flagged_tests_are_reported_to_the_instructor_with_evidence(redteam):
     flagged = [a.name for a in ATTACKS if a.flagged]
     for name in flagged:
-        page = (redteam.course.feedback / name / "ps1" / "ps1.html").read_text()
-        assert "differs when checked independently" in page, name
-    report = (redteam.course.reports / "ps1.html").read_text()
-    assert "Tampering" in report
+        page = html.unescape((redteam.course.feedback / name / "ps1" / "ps1.html").read_text())
+        # the student is told the result was not confirmed, and that the instructor knows;
+        # nobody is accused, and the evidence stays with the instructor
+        assert "could not be confirmed by an independent re-run" in page, name
+        assert "instructor has been told" in page, name
+        assert "tamper" not in without_names(page).lower(), name
+        for item in redteam.results[name].flagged:
+            for line in item["evidence"]:
+                assert line not in page, (name, line)
+    report = html.unescape((redteam.course.reports / "ps1.html").read_text())
+    assert UNCONFIRMED_TITLE in report and "tamper" not in without_names(report).lower()
+    section = report.split(UNCONFIRMED_TITLE, 1)[1].split("<h2", 1)[0]
     for name in flagged:
-        assert name in report
+        assert name in section, name
+        for item in redteam.results[name].flagged:
+            assert item["test"] in section and item["evidence"], item
+            assert all(line in section for line in item["evidence"]), item
+    # the evidence says which call and argument differed for the attack that changed the
+    # arguments the tests pass (its recording disagrees with the source tests)
+    evidence = [line for name in flagged for item in redteam.results[name].flagged
+                for line in item["evidence"]]
+    assert any("cell [" in line and "call " in line for line in evidence), evidence
 
 
 def test_no_file_changed_outside_the_sandbox(redteam):

@@ -19,10 +19,10 @@ needs_bwrap = pytest.mark.skipif(sandbox.bwrap() is None, reason="bubblewrap is 
 
 
 def released_course(tmp_path):
-    from autograder.release import release
+    from autograder.release import SOURCE_STEPS, release
 
     course = copy_fixture(tmp_path / "course")
-    release(course, ASSIGNMENT)
+    release(course, ASSIGNMENT, steps=SOURCE_STEPS)  # solution graded below anyway
     source_nb = nbk.read(FIXTURES / "course" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     nb = solved(source_nb, nbk.read(course.release_notebook(ASSIGNMENT)))
     path = course.submitted / "s1" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

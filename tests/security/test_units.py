@@ -154,6 +154,100 @@ def test_replay_calls_the_given_function_and_checks_its_results(tmp_path):
         replayed(lines)(lambda x: 3 * x, 1.0, 3)
 
 
+def last_bits(a: np.ndarray, ulps: int = 3) -> np.ndarray:
+    """``a`` with each element moved by a few units in the last place (honest rounding)."""
+    out = a.copy()
+    for _ in range(ulps):
+        out = np.nextafter(out, np.inf)
+    return out
+
+
+def sig(x):
+    return replay.arg_sig(x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=30),
+       st.integers(0, 40))
+def test_differs_accepts_honest_rounding_and_no_real_difference(values, where):
+    a = np.array(values)
+    assert replay.differs(sig(a), sig(last_bits(a))) is None
+    assert replay.differs(sig(a), sig(a.copy())) is None
+    scale = max(float(np.abs(a).max()), 1.0)
+    b = a.copy()
+    b[where % len(a)] += 1e-9 * scale  # far beyond rounding, far below a test's tolerance
+    why = replay.differs(sig(a), sig(b), "argument 0")
+    assert why is not None and why.startswith("argument 0") and "element [" in why, why
+
+
+def test_differs_is_exact_for_structure_types_integers_and_strings():
+    d = replay.differs
+    x = np.linspace(0.0, 1.0, 6).reshape(2, 3)
+    assert d(sig(x), sig(x.reshape(3, 2))).startswith("value: shape")
+    assert d(sig(x), sig(x.astype(np.float32))).startswith("value: dtype")
+    assert d(sig(np.arange(3)), sig(np.array([0, 1, 3])))  # integers: exact
+    assert d(sig(3), sig(4)) and d(sig(1), sig(1.0)) and d(sig(True), sig(1))
+    assert d(sig("sgd"), sig("sgd ")) and d(sig([1.0, 2.0]), sig([1.0, 2.0, 3.0]))
+    assert d(sig((1.0,)), sig([1.0])) and d(sig({"a": 1.0}), sig({"b": 1.0}))
+    assert d(sig(np.array([np.nan, 1.0])), sig(np.array([1.0, np.nan])))
+    assert d(sig(np.array([np.inf])), sig(np.array([-np.inf])))
+    assert d(sig(np.array([np.nan, np.inf])), sig(np.array([np.nan, np.inf]))) is None
+    assert d(sig(lambda v: v), sig(abs)) is None  # callables: compared by kind only
+    assert d(sig(0.1), sig(0.1 + 1e-17)) is None and d(sig(0.1), sig(0.1 + 1e-9))
+    assert d(sig(1 + 2j), sig(1 + 2j + 1e-16)) is None and d(sig(1 + 2j), sig(1 + 2.1j))
+    rng = np.random.default_rng(0)
+    assert d(sig(rng), sig(np.random.default_rng(1)))  # generator states: exact
+    # an entry that cancels to nearly zero carries rounding relative to the array's scale
+    assert d(sig(np.array([3.0, 1e-17])), sig(np.array([3.0, -2e-17]))) is None
+
+
+def test_replay_accepts_arguments_that_differ_by_rounding_and_names_a_real_difference(
+        tmp_path):
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    h = q @ np.diag([1.0, 2.0, 5.0, 9.0]) @ q.T
+    lines = record_calls(tmp_path, lambda a, lr: np.linalg.eigvalsh(a).max() * lr,
+                         lambda g: g(h, lr=0.1))
+    got = replayed(lines)(last_bits(h), lr=0.1)  # another BLAS kernel rounded Q D Q^T
+    assert got == pytest.approx(0.9)
+    other = h.copy()
+    other[1, 2] += 1e-6
+    book = replay.Book(lines)
+    book.cell = 7
+    with pytest.raises(replay.ReplayMismatch, match="different arguments") as err:
+        replay.replayer(book, "f")(other, lr=0.1)
+    assert "element [1, 2]" in err.value.evidence and "argument 0" in err.value.evidence
+    assert book.evidence == [f"cell [7], call 1 of f(): {err.value.evidence}"]
+    with pytest.raises(replay.ReplayMismatch, match="different arguments") as err:
+        replayed(lines)(h, lr=0.2)
+    assert err.value.evidence.startswith("argument lr: 0.10000000000000001 in the kernel, "
+                                         "0.20000000000000001 in the check")
+
+
+def test_a_recording_without_arguments_is_compared_exactly(tmp_path):
+    lines = record_calls(tmp_path, lambda x: 2 * x, lambda g: g(np.ones(3)))
+    call = json.loads(lines[-1])
+    assert call["args"] == replay.signature((np.ones(3),), {})
+    del call["args"]  # too large to keep (ARGS_CAP), or removed by the student
+    stripped = [*lines[:-1], json.dumps(call)]
+    np.testing.assert_array_equal(replayed(stripped)(np.ones(3)), 2 * np.ones(3))
+    with pytest.raises(replay.ReplayMismatch, match="different arguments"):
+        replayed(stripped)(last_bits(np.ones(3)))
+
+
+def test_callback_results_are_compared_up_to_rounding(tmp_path):
+    a = np.array([[2.0, 0.3], [0.3, 1.0]])
+
+    def gd(grad, x0):
+        return x0 - 0.1 * grad(x0)
+
+    lines = record_calls(tmp_path, gd, lambda g: g(lambda x: a @ x, np.ones(2)))
+    assert replayed(lines)(lambda x: last_bits(a @ x), np.ones(2)).shape == (2,)
+    with pytest.raises(replay.ReplayMismatch, match="returned something different") as err:
+        replayed(lines)(lambda x: a @ x + 1e-6, np.ones(2))
+    assert "argument 0 returned" in err.value.evidence
+
+
 def test_replay_materialises_generators_and_keeps_rng_state(tmp_path):
     def batches(n, rng):
         for i in rng.permutation(n):
@@ -213,15 +307,23 @@ def test_apply_verdict_fails_only_what_passed_in_the_kernel_but_not_independentl
         cell["outputs"] = [] if cell.cell_type == "code" else cell.get("outputs")
     nbk.cell_by_id(nb, "test_gd_step").outputs = [nbformat.v4.new_output(
         "error", ename="AssertionError", evalue="wrong", traceback=[])]
-    reasons = verify.apply_verdict(nb, {"verdict": {
-        "test_squares": {"passed": False, "error": "AssertionError: x"},
+    reasons, flagged = verify.apply_verdict(nb, {"verdict": {
+        "test_squares": {"passed": False, "error": "AssertionError: x",
+                         "evidence": ["cell [5], call 1 of squares(): argument 0 ..."]},
         "test_gd_step": {"passed": False, "error": "AssertionError: y"},
         "test_ema_step": {"passed": True, "error": ""}}})
-    assert [o.ename for o in nbk.cell_by_id(nb, "test_squares").outputs] == [verify.TAMPER]
+    outputs = nbk.cell_by_id(nb, "test_squares").outputs
+    assert [o.ename for o in outputs] == [verify.UNCONFIRMED]
+    assert outputs[0].evalue == verify.UNCONFIRMED_MESSAGE  # no details for the student
+    assert "could not be confirmed by an independent re-run" in outputs[0].evalue
+    assert "instructor has been told" in outputs[0].evalue
     assert len(nbk.cell_by_id(nb, "test_gd_step").outputs) == 1
     assert nbk.cell_by_id(nb, "test_ema_step").outputs == []
-    assert reasons == ["tampering suspected: test_squares passed in the kernel but failed the "
-                       "independent check"]
+    assert reasons == [f"{verify.FLAGGED}: test_squares passed in the kernel but could not be "
+                       "confirmed; the instructor has been told"]
+    assert "tamper" not in " ".join(reasons).lower()
+    assert flagged == [{"test": "test_squares", "error": "AssertionError: x",
+                        "evidence": ["cell [5], call 1 of squares(): argument 0 ..."]}]
 
 
 def test_leak_check_catches_plain_and_escaped_hidden_lines():
@@ -269,6 +371,9 @@ def test_phase_b_binds_only_the_expected_names_and_judges_on_data():
              {"kind": "run", "gid": "test_again", "cell": 3, "test": True,
               "source": "assert np.allclose(squares(np.array([3.0])), [9.0])"}]
     check = verify.run_check(steps, forged, timeout=120, sandboxed=False, names=["squares"])
-    assert check["verdict"]["test_squares"] == {"passed": True, "error": ""}
+    assert check["verdict"]["test_squares"] == {"passed": True, "error": "", "evidence": []}
     assert not check["verdict"]["test_again"]["passed"]  # no recorded call in that cell
     assert "not called here" in check["verdict"]["test_again"]["error"]
+    assert check["verdict"]["test_again"]["evidence"] == [
+        "cell [3], call 1 of squares(): squares() was called here but not in this cell of "
+        "the kernel's run"]

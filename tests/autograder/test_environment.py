@@ -1,0 +1,155 @@
+"""One grading environment: the student's kernel (phase A) and the independent check
+(phase B) run course code with the same variables, the same BLAS and the same folder layout,
+whatever BLAS variables the grader's own environment holds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder import environment, execute, sandbox, verify
+from autograder.environment import BLAS_PROBE, BLAS_REPORT, OWN, grading_env
+
+# A grader whose environment says a lot: BLAS and OpenMP settings (numerical: passed to
+# both phases alike, thread counts forced to one) and things course code must not see.
+NOISY_PARENT = {
+    "OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3",
+    "OMP_PROC_BIND": "false", "NPY_PROMOTION_STATE": "weak", "PYTHONPATH": "/nowhere",
+    "PYTHONWARNINGS": "error", "JUPYTER_RUNTIME_DIR": "/nowhere", "HTTPS_PROXY": "x:1",
+    "IPYTHONDIR": "/nowhere", "MPLBACKEND": "TkAgg", "HOME": "/root",
+}
+
+# What a cell prints about its process: the environment it was started with, the files
+# around it, and its BLAS.
+REPORT = (
+    "import json as _j, os as _o\n"
+    "_env = dict(v.split('=', 1) for v in open('/proc/self/environ').read().split('\\0') "
+    "if '=' in v)\n"
+    "_files = sorted(_o.path.relpath(_o.path.join(r, f)) for r, _, fs in _o.walk('.') "
+    "for f in fs)\n"
+)
+
+
+def test_numerical_variables_pass_to_both_phases_alike_with_one_thread():
+    parent = {**NOISY_PARENT, "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512000"}
+    for sandboxed in (True, False):
+        env = grading_env(sandboxed, parent)
+        assert env["OPENBLAS_CORETYPE"] == "Haswell" and env["OPENBLAS_L2_SIZE"] == "512000"
+        assert env["OMP_PROC_BIND"] == "false" and env["NPY_PROMOTION_STATE"] == "weak"
+        for name in environment.THREADS:
+            assert env[name] == "1", name
+        for name in ("PYTHONPATH", "PYTHONWARNINGS", "JUPYTER_RUNTIME_DIR", "HTTPS_PROXY",
+                     "IPYTHONDIR"):
+            assert name not in env, name
+        assert env["MPLBACKEND"] == "Agg" and env["PYTHONHASHSEED"] == "0"
+    assert grading_env(True, parent)["HOME"] == "/tmp"
+    assert grading_env(False, parent)["HOME"] == "/root"
+    assert environment.leaked(grading_env(True, parent), parent) == {}
+    assert environment.leaked({**grading_env(True, parent), "OMP_NUM_THREADS": "3"},
+                              parent) == {"OMP_NUM_THREADS": "3"}
+    # the kernel and the check server both take it from here (no second definition)
+    assert not hasattr(execute, "KERNEL_ENV") and not hasattr(verify, "ENV")
+
+
+def test_the_sandbox_sets_home_as_the_environment_says(tmp_path):
+    if sandbox.bwrap() is None:
+        pytest.skip("bubblewrap is not installed")
+    args = sandbox.bwrap_args([tmp_path])
+    set_by_bwrap = {args[i + 1]: args[i + 2] for i, a in enumerate(args) if a == "--setenv"}
+    assert set_by_bwrap == environment.SANDBOX_HOME
+
+
+def _kernel_side(tmp_path, sandboxed: bool) -> dict:
+    """Phase A: a sandboxed (or plain) grading kernel reports its environment, files, BLAS."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        REPORT + BLAS_REPORT + "\n_blas = _blas_report()" +
+        "\nprint(_j.dumps({'env': _env, 'files': _files, 'blas': _blas}))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    limits = execute.Limits(cell_timeout=117, wall_clock=200, sandbox=sandboxed, verify=True)
+    try:
+        res = execute.execute_submission(nb, limits, str(tmp_path / "data"))
+    finally:
+        execute.kernel_pool(limits).close()
+        execute._POOL = None
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert text, (nb.cells[0].outputs, res.reasons)
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def _check_side(tmp_path, sandboxed: bool, expected: dict) -> dict:
+    """Phase B: the check process compares its own environment, files and BLAS with the
+    kernel's, variable by variable; its verdict is the comparison."""
+    source = (REPORT + BLAS_REPORT + "\n_blas = _blas_report()" +
+              f"\n_want = _j.loads({json.dumps(expected)!r})\n"
+              f"_proto = {sorted(OWN)!r}\n"
+              "_got = {'env': {k: v for k, v in _env.items() if k not in _proto}, "
+              "'files': _files, 'blas': _blas}\n"
+              "_diff = sorted(k for k in set(_got['env']) | set(_want['env']) "
+              "if _got['env'].get(k) != _want['env'].get(k))\n"
+              "assert not _diff, [(k, _want['env'].get(k), _got['env'].get(k)) for k in _diff]\n"
+              "assert _got['files'] == _want['files'], (_got['files'], _want['files'])\n"
+              "assert _got['blas'] == _want['blas'], (_got['blas'], _want['blas'])\n")
+    steps = [{"kind": "run", "gid": "test_same", "source": source, "cell": 1, "test": True}]
+    try:
+        return verify.run_check(steps, [], timeout=200, sandboxed=sandboxed,
+                                workdir=str(tmp_path / "data"))
+    finally:
+        verify.close_server()
+
+
+def _alternative_coretype() -> str | None:
+    """A core type OpenBLAS accepts here other than the one it picks (None: none works)."""
+    base = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True)
+    picked = json.loads(base.stdout)["core"] if base.returncode == 0 else None
+    if picked is None:
+        return None
+    for candidate in ("Haswell", "SkylakeX", "Sandybridge", "Zen", "Nehalem", "ARMV8",
+                      "NeoverseN1", "POWER9"):
+        env = {**grading_env(False), "OPENBLAS_CORETYPE": candidate}
+        run = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True,
+                             text=True, env=env)
+        if run.returncode == 0:
+            got = json.loads(run.stdout)
+            if got["ok"] and got["core"] and got["core"].lower() == candidate.lower() \
+                    and got["core"] != picked:
+                return candidate
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "plain"])
+def test_kernel_and_check_run_in_one_environment(tmp_path, monkeypatch, sandboxed):
+    if sandboxed and not sandbox.available():
+        pytest.skip("bubblewrap cannot be used here")
+    (tmp_path / "data" / "sub").mkdir(parents=True)
+    (tmp_path / "data" / "points.csv").write_text("1,2\n")
+    (tmp_path / "data" / "sub" / "w.txt").write_text("3\n")
+    (tmp_path / "data" / "mine.ipynb").write_text("{}")  # notebooks are not copied
+    # The grader's own environment: BLAS variables that must reach both phases alike
+    # (a core type OpenBLAS supports here, if any) or be overridden in both (threads).
+    coretype = _alternative_coretype()
+    if coretype:
+        monkeypatch.setenv("OPENBLAS_CORETYPE", coretype)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, "2")
+    monkeypatch.setenv("OMP_PROC_BIND", "false")
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
+    kernel = _kernel_side(tmp_path, sandboxed)
+    env = kernel["env"]
+    extra = set(env) - set(grading_env(sandboxed)) - OWN
+    assert not extra, {k: env[k] for k in extra}
+    assert env["OMP_NUM_THREADS"] == "1" and env["OMP_PROC_BIND"] == "false"
+    assert "PYTHONWARNINGS" not in env
+    assert env.get("OPENBLAS_CORETYPE") == coretype
+    assert kernel["files"] == ["points.csv", "sub/w.txt"]
+    assert kernel["blas"]["ok"]
+    if coretype:
+        assert kernel["blas"]["core"].lower() == coretype.lower()
+    expected = {**kernel, "env": {k: v for k, v in env.items() if k not in OWN}}
+    check = _check_side(tmp_path, sandboxed, expected)
+    assert check.get("verdict", {}).get("test_same", {}).get("passed"), check

@@ -10,7 +10,8 @@ expected, what came back and the likely cause. Results are converted with
     check_not_mutated(x0_copy, x0, name="x0")
 
 Tolerances follow ``np.allclose``: an entry passes when ``|got - expected| <= atol +
-rtol * |expected|``. The reported relative error is ``max|got - expected| / max|expected|``.
+rtol * |expected|``. The reported relative error is ``max|got - expected| / max|expected|``
+(finite entries); when every expected entry is 0 the message gives the absolute error only.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 _SMALL = 20  # arrays up to this many entries are printed in full in messages
-_TINY = np.finfo(float).tiny
 
 
 class CheckError(AssertionError):
@@ -163,12 +163,17 @@ def _value_message(got, exp, name: str, rtol: float, atol: float) -> str | None:
         err = np.where(bad, np.abs(got - exp), 0.0)
     worst = np.unravel_index(int(np.nanargmax(err)), err.shape) if err.ndim else ()
     max_abs = float(err[worst])
-    rel = max_abs / max(float(np.max(np.abs(exp), initial=0.0)), _TINY)
+    finite = np.abs(exp[np.isfinite(exp)])
+    scale = float(np.max(finite, initial=0.0))
     where = f" at index {_index(worst)}" if got.ndim else ""
     count = f"{int(bad.sum())} of {got.size} entries differ; " if got.ndim else ""
+    if scale > 0:  # Python floats: no numpy warning even if the ratio overflows to inf
+        error = f"relative error {max_abs / scale:.3g}"
+    else:  # every (finite) expected entry is 0: only the absolute error says how far off
+        error = "no relative error as the expected value is 0"
     msg = (
         f"`{name}` has the wrong value: {count}max abs error {max_abs:.3g}{where}, "
-        f"relative error {rel:.3g} (rtol={rtol:g}, atol={atol:g})."
+        f"{error} (rtol={rtol:g}, atol={atol:g})."
     )
     if got.size <= _SMALL:
         msg += f"\n  expected: {_fmt(exp)}\n  got:      {_fmt(got)}"

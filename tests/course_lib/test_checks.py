@@ -1,5 +1,6 @@
 """Tests for course_lib.checks: every layer must fail on the wrong answer with a usable message."""
 
+import re
 import warnings
 
 import numpy as np
@@ -162,6 +163,30 @@ def test_value_message_has_relative_error_and_values():
     assert f"relative error {0.5 / 3:.3g}" in msg
     assert "1 of 3 entries differ" in msg
     assert "expected: [1., 2., 3.]" in msg and "got:" in msg and "2.5" in msg
+
+
+@pytest.mark.parametrize(
+    ("got", "expected"),
+    [(5.0, 0.0), (np.float32(148.0), np.float32(0.0)), ([0.3, 0.2], [0.0, 0.0]), (1e300, 0.0),
+     ([0.0, 2.0], [0.0, -0.0])],
+)
+def test_expected_zero_gives_the_absolute_error_and_no_warning(got, expected):
+    # A relative error divides by max|expected| = 0: it must neither warn (a warning on stderr
+    # costs a student the test cell's points) nor print a meaningless huge number.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        msg = raises(check_array, got, expected, name="variance")
+    assert "`variance` has the wrong value: " in msg
+    assert "max abs error" in msg and "no relative error as the expected value is 0" in msg
+    assert re.search(r"relative error [\d.]|relative error inf", msg) is None, msg
+
+
+def test_expected_zero_message_still_names_the_known_mistake():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        msg = raises(check_scalar, 148.0, 0.0, name="variance for B = n",
+                     mistakes={"sampled with replacement": 148.0})
+    assert "max abs error 148" in msg and "known mistake: sampled with replacement." in msg
 
 
 def test_large_arrays_report_the_worst_entry_only():

@@ -52,7 +52,7 @@ setup: $(BIN)/jupyter
 
 $(BIN)/jupyter:
 \t$(PYTHON) -m venv $(VENV)
-\t$(BIN)/python -m pip install -c constraints.txt numpy matplotlib ipywidgets jupyterlab
+\t$(BIN)/python -m pip install -c constraints.txt numpy matplotlib ipywidgets ipympl jupyterlab
 """
 
 

@@ -40,7 +40,7 @@ def test_committed_notebooks_are_clean():
 
 
 @pytest.mark.slow
-def test_lab_lists_widgets_and_nbgrader_extensions():
+def test_lab_lists_widgets_nbgrader_and_ipympl_extensions():
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
     assert jupyter, "jupyter is not installed in the environment running the tests"
     result = subprocess.run([jupyter, "labextension", "list"], capture_output=True, text=True,
@@ -48,3 +48,4 @@ def test_lab_lists_widgets_and_nbgrader_extensions():
     listing = result.stdout + result.stderr
     assert "@jupyter-widgets/jupyterlab-manager" in listing and "enabled" in listing
     assert "@jupyter/nbgrader" in listing
+    assert "jupyter-matplotlib" in listing  # ipympl: the live figures of the explorers

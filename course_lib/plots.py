@@ -114,9 +114,21 @@ def style_for(name: str) -> dict:
 
 
 def colors_for(names: Sequence[str]) -> dict[str, dict]:
-    """Styles for several curves: optimizers keep their colour and line style; other names
-    get unused colours and cycle through line styles, so no two curves differ by colour alone."""
-    styles = {n: style_for(n) for n in names if _key(n) is not None}
+    """Styles for several curves: optimizers keep their colour and line style (a second curve
+    of the same optimizer gets its colour with another line style); other names get unused
+    colours and cycle through line styles, so no two curves differ by colour alone."""
+    styles, seen = {}, {}
+    for n in names:
+        key = _key(n)
+        if key is None:
+            continue
+        style = style_for(n)
+        repeat = seen.get(key, 0)  # "GD, clipped" after "GD": same colour, another line style
+        if repeat:
+            start = _DASHES.index(style["linestyle"]) if style["linestyle"] in _DASHES else 0
+            style["linestyle"] = _DASHES[(start + repeat) % len(_DASHES)]
+        seen[key] = repeat + 1
+        styles[n] = style
     used = {s["color"] for s in styles.values()}
     spare = [c for c in _CYCLE if c not in used] or _CYCLE
     others = [n for n in names if n not in styles]

@@ -320,3 +320,11 @@ def test_draw_graph_bends_an_edge_that_skips_a_column():
     rads = [float(t.arrow_patch.get_connectionstyle().rad) for t in ax.texts
             if isinstance(t, Annotation)]
     assert sum(r != 0 for r in rads) == 1  # a -> + bends, the others stay straight
+
+
+def test_two_curves_of_one_optimizer_keep_its_colour_but_differ_in_style():
+    styles = colors_for(["GD, no clipping", "GD, clipped", "Adam"])
+    gd1, gd2 = styles["GD, no clipping"], styles["GD, clipped"]
+    assert gd1["color"] == gd2["color"] == COLORS["gd"]
+    assert gd1["linestyle"] != gd2["linestyle"]
+    assert styles["Adam"] == style_for("Adam")

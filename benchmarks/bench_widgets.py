@@ -97,22 +97,6 @@ widgets.explorer(race, lr=("log", 1e-4, 3e-3, 1e-3), momentum=(0.0, 0.99, 0.01, 
 # ---------------------------------------------------------------- the old drawing code
 
 
-def old_draw_runs(objective, optimizers, x0, steps, title):
-    """course_lib.widgets.draw_runs before the live explorers: a new figure every time."""
-    from course_lib.train import minimize
-
-    traces = {}
-    for name, opt in optimizers.items():
-        trace = minimize(objective, x0, opt, int(steps))
-        traces[f"{name} (diverged)" if trace.diverged else name] = trace
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-    plots.plot_trajectories(objective, traces, ax=left, title=title)
-    f_min = getattr(objective, "f_min", None)
-    plots.loss_curves(traces, ax=right, logy=f_min is not None, f_min=f_min,
-                      ylabel="$f(x_t)$", title="Loss against step")
-    return fig
-
-
 def old_trajectory_explorer(objective, optimizers, lr=(1e-4, 1.0, 1e-2), start=None,
                             steps=50, static=None):
     """The old trajectory_explorer: (plot function, slider specifications)."""
@@ -124,7 +108,7 @@ def old_trajectory_explorer(objective, optimizers, lr=(1e-4, 1.0, 1e-2), start=N
             [values.pop("x0_1"), values.pop("x0_2")])
         opts = {name: make(lr) for name, make in optimizers.items()}
         title = f"{plots.objective_title(objective)}, lr = {lr:.3g}"
-        return old_draw_runs(objective, opts, x0, n, title)
+        return widgets.draw_runs(objective, opts, x0, n, title)  # the old path: a new figure
 
     sliders = {"lr": ("log", lo, hi, default), **widgets._start_sliders(objective, start),
                **widgets._steps_slider(steps)}
@@ -146,7 +130,7 @@ def old_momentum_explorer(objective, lr=(1e-4, 1.0, 1e-2), momentum=(0.0, 0.99, 
             opts[f"{label} ({momentum:.2f})"] = optim.sgd(lr, momentum=momentum,
                                                          nesterov=nesterov)
         title = f"{plots.objective_title(objective)}, lr = {lr:.3g}"
-        return old_draw_runs(objective, opts, x0, n, title)
+        return widgets.draw_runs(objective, opts, x0, n, title)  # the old path: a new figure
 
     sliders = {"lr": ("log", lo, hi, default), "momentum": momentum,
                **widgets._start_sliders(objective, start), **widgets._steps_slider(steps)}

@@ -12,11 +12,12 @@ benchmark times what the kernel does before the new picture can leave it:
 
 Goal: median <= 50 ms and 95th percentile <= 100 ms per explorer on the 2-core test
 machine. The figure before the change is measured too ("old"): the whole figure built
-again by the plot function and rendered to PNG, as the inline backend shows it, with a copy
-of that drawing code below (fewer values per slider: it is slow).
+again by the plot function (``widgets.draw_runs``, the old explorers' drawing code, or the
+old cell's own) and rendered to PNG, as the inline backend shows it (fewer values per
+slider: it is slow).
 
-Until the live explorer cells of lectures 02 and 03 are in the notebooks, ``--cells DIR``
-substitutes ``DIR/02.py`` and ``DIR/03.py`` for their widget cells.
+``--cells DIR`` substitutes ``DIR/NN.py`` for lecture NN's widget cell, to measure a
+candidate cell before it goes into the lecture.
 
 Run: ``python benchmarks/bench_widgets.py [--cells DIR] [--points 25] [--json out.json]``.
 Timings on a shared machine are noisy: the load average is printed with the results, and

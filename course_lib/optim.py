@@ -117,7 +117,8 @@ def _check_grads(grads, params):
 def _new(x):
     """An uninitialised float64 array shaped like ``x``: the ``out=`` of one ufunc call, so
     that every result is a fresh ndarray (0-d included) and no temporaries are made."""
-    return np.empty(np.shape(x), dtype=np.float64)
+    # x.shape directly for an array: np.shape(x) alone costs more than a ufunc on 2 numbers
+    return np.empty(x.shape if type(x) is np.ndarray else np.shape(x), dtype=np.float64)
 
 
 def _zeros_like(params, fill=0.0):

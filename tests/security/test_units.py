@@ -139,6 +139,22 @@ def test_replay_reraises_the_builtin_exception(tmp_path):
         replayed(record_calls(tmp_path, f, calls))(-1.0)
 
 
+def test_replay_reraises_linalg_error_as_itself(tmp_path):
+    # a test that catches np.linalg.LinAlgError (a singular Hessian) must see that class in
+    # the check too, not its builtin base ValueError
+    def f(h):
+        return np.linalg.solve(h, np.ones(2))
+
+    def calls(g):
+        with pytest.raises(np.linalg.LinAlgError):
+            g(np.zeros((2, 2)))
+
+    with pytest.raises(np.linalg.LinAlgError, match="Singular matrix"):
+        replayed(record_calls(tmp_path, f, calls))(np.zeros((2, 2)))
+    assert replay.exc_class("LinAlgError") is Exception  # only the qualified name is known
+    assert replay.exc_class("os.system") is Exception
+
+
 def test_replay_calls_the_given_function_and_checks_its_results(tmp_path):
     def gd(df, x0, steps):
         x = x0

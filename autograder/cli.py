@@ -89,7 +89,9 @@ def cmd_feedback(course: Course, args) -> int:
     try:
         paths = feedback(course, args.assignment)
     except LeakError as err:
-        print(f"course feedback: LEAK, nothing written: {err}", file=sys.stderr)
+        print(f"course feedback: LEAK: {err}", file=sys.stderr)
+        print(f"wrote {len(err.written)} feedback pages under {course.feedback}; "
+              f"{len(err.withheld)} withheld", file=sys.stderr)
         return 3
     print(f"wrote {len(paths)} feedback pages under {course.feedback}")
     return 0

@@ -46,6 +46,7 @@ from traitlets import Integer, List, Unicode
 
 from autograder import sandbox, verify
 from autograder.environment import grading_env
+from autograder.notebooks import normalize_outputs
 
 # What ``python -m ipykernel_launcher`` does, minus importing the debugger (debugpy): a
 # tenth of a second of CPU per kernel that grading never uses.
@@ -71,9 +72,10 @@ class Limits:
                   pids/memory cgroups when available; ``course grade`` turns it on.
     verify:       record the calls of the student's functions for the independent check
                   (:mod:`autograder.verify`); ``course grade`` turns it on.
-    cpu_seconds, file_mb, processes, output_mb, disk_mb: CPU time of the kernel (0: the
-                  wall clock + 10 s), largest file it writes, tasks (processes and threads)
-                  in its cgroup, output kept per notebook, size of its run directory.
+    cpu_seconds, file_mb, processes, output_mb, disk_mb, files: CPU time of the kernel (0:
+                  the wall clock + 10 s), largest file it writes, tasks (processes and
+                  threads) in its cgroup, output kept per notebook, size of its run
+                  directory, number of files and folders in its run directory.
     """
 
     cell_timeout: int = 60
@@ -86,6 +88,7 @@ class Limits:
     processes: int = 128
     output_mb: int = 8
     disk_mb: int = 256
+    files: int = 10000
 
     def __post_init__(self):
         if self.cell_timeout <= 0:
@@ -94,7 +97,7 @@ class Limits:
             raise ValueError(f"Invalid wall_clock: {self.wall_clock} (must be > 0)")
         if self.memory_mb < 0:
             raise ValueError(f"Invalid memory_mb: {self.memory_mb} (must be >= 0)")
-        for name in ("cpu_seconds", "file_mb", "processes", "output_mb", "disk_mb"):
+        for name in ("cpu_seconds", "file_mb", "processes", "output_mb", "disk_mb", "files"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Invalid {name}: {getattr(self, name)} (must be >= 0)")
 
@@ -233,6 +236,11 @@ class CourseExecute(Execute):
             self._silent(f"import os as _o; _o.chdir({str(path)!r}); del _o")
 
     def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content")
+        if isinstance(content, dict):  # a kernel may send lists (or worse) as text
+            out = {**content, "output_type": msg.get("msg_type")}
+            normalize_outputs({"cells": [{"outputs": [out]}]})
+            content.update({k: v for k, v in out.items() if k != "output_type"})
         if self.output_cap:
             self.output_used += len(json.dumps(msg.get("content", {}), default=str))
             if self.output_used > self.output_cap:
@@ -301,13 +309,17 @@ class ExecutionResult:
     record: list[str] | None = None
 
 
-def _dir_size(path: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
+def _dir_usage(path: Path, max_entries: int = 0) -> tuple[int, int]:
+    """(bytes, files and folders) under ``path``; counting stops beyond ``max_entries``."""
+    total = entries = 0
+    for root, dirs, files in os.walk(path):
+        entries += len(dirs) + len(files)
+        if max_entries and entries > max_entries:
+            break
         for name in files:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
-    return total
+    return total, entries
 
 
 def _copy_inputs(workdir: str | None, scratch: Path) -> None:
@@ -354,9 +366,14 @@ def execute_submission(
             if time.monotonic() > deadline:
                 kill(f"wall-clock limit of {limits.wall_clock:g} s")
                 return
-            if limits.sandbox and limits.disk_mb and _dir_size(run) > limits.disk_mb << 20:
-                kill(f"disk limit of {limits.disk_mb} MiB")
-                return
+            if limits.sandbox and (limits.disk_mb or limits.files):
+                size, entries = _dir_usage(run, limits.files)
+                if limits.disk_mb and size > limits.disk_mb << 20:
+                    kill(f"disk limit of {limits.disk_mb} MiB")
+                    return
+                if limits.files and entries > limits.files:
+                    kill(f"file limit of {limits.files} files")
+                    return
 
     executor.on_flood = lambda: kill(f"output limit of {limits.output_mb} MiB")
     resources = {"metadata": {"path": workdir}} if workdir else {}

@@ -3,6 +3,8 @@
 A page shows, per question, the points, and for a failed test the exception type and
 message (a ``course_lib.checks`` message names a known mistake); never the source of a
 test cell and never a traceback. Pages go to ``feedback/<student>/<assignment>/``.
+Everything a student wrote that reaches a page (messages, known mistakes, notes) is
+redacted; a page that still fails the leak check is not written, and only that page.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ MARKERS = frozenset({nbk.BEGIN_HIDDEN, nbk.END_HIDDEN})
 
 
 class LeakError(RuntimeError):
-    """Hidden-test text is about to reach a student."""
+    """Hidden-test text is about to reach a student (``written``: the other pages,
+    written; ``withheld``: the pages that were not)."""
+
+    def __init__(self, message: str, written=(), withheld=()):
+        super().__init__(message)
+        self.written, self.withheld = list(written), list(withheld)
 
 
 def all_hidden_lines(course: Course) -> set[str]:
@@ -34,7 +41,7 @@ def check_no_leak(text: str, hidden: set[str], where: str) -> None:
     leaked = sorted(h for h in hidden if h in text or h in plain)
     if leaked:
         raise LeakError(f"hidden-test text would reach a student in {where}: "
-                        f"{len(leaked)} line(s), e.g. {leaked[0][:80]!r}; nothing was written")
+                        f"{len(leaked)} line(s), e.g. {leaked[0][:80]!r}; not written")
 
 
 def shown(text: str, hidden: set[str]) -> str:
@@ -58,14 +65,16 @@ def render(sub: Submission, title: str, hidden: set[str] = frozenset()) -> str:
     with ``hidden`` lines and the hidden-test markers, and capped."""
     rows = []
     for q in sub.questions:
-        if q.manual:
+        if q.missing:
+            status = "missing: this cell was deleted from your notebook, so it was not graded"
+        elif q.manual:
             status = "graded by hand"
         else:
             status = "passed" if q.passed else "failed"
         detail = "".join(f"<pre>{escape(shown(m, hidden))}</pre>" for m in q.messages)
         if q.mistakes:
             detail += "".join(
-                f"<p><b>Known mistake:</b> {escape(m)}</p>" for m in q.mistakes
+                f"<p><b>Known mistake:</b> {escape(shown(m, hidden))}</p>" for m in q.mistakes
             )
         css = "ok" if q.passed else "bad"
         rows.append(
@@ -87,14 +96,24 @@ def render(sub: Submission, title: str, hidden: set[str] = frozenset()) -> str:
 def feedback(course: Course, assignment: str) -> list[Path]:
     """Write every student's page; their paths.
 
-    Every page is first checked for the hidden-test lines of every assignment: a leak
-    raises :class:`LeakError` before any page is written.
+    Every page is checked for the hidden-test lines of every assignment before it is
+    written. A page that fails is not written (an older copy is removed); the others are,
+    and then :class:`LeakError` names the pages withheld.
     """
     hidden = all_hidden_lines(course)
-    pages = {}
+    written, withheld, errors = [], [], []
     for sub in load_results(course, assignment):
-        page = render(sub, f"Feedback on {assignment}", hidden)
         path = course.feedback / sub.student / assignment / f"{assignment}.html"
-        check_no_leak(page, hidden, str(path.relative_to(course.root)))
-        pages[path] = page
-    return [write_text(path, page) for path, page in pages.items()]
+        try:
+            page = render(sub, f"Feedback on {assignment}", hidden)
+            check_no_leak(page, hidden, str(path.relative_to(course.root)))
+        except LeakError as err:
+            path.unlink(missing_ok=True)
+            withheld.append(path)
+            errors.append(str(err))
+            continue
+        written.append(write_text(path, page))
+    if withheld:
+        raise LeakError(f"{len(withheld)} page(s) withheld: " + "; ".join(errors),
+                        written, withheld)
+    return written

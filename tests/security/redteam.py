@@ -105,6 +105,24 @@ def course_cli(root: Path, *args: str, env=None) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, env=env)
 
 
+def make_link(course, base: Path, student: str, kind: str) -> None:
+    """A submission that is a symbolic link to the instructor's solution: the notebook,
+    the assignment folder, or the student's folder (to a copy of ``source/``)."""
+    solution = course.source / ASSIGNMENT
+    folder = course.submitted / student / ASSIGNMENT
+    if kind == "notebook":
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").symlink_to(solution / f"{ASSIGNMENT}.ipynb")
+    elif kind == "folder":
+        folder.parent.mkdir(parents=True)
+        folder.symlink_to(solution, target_is_directory=True)
+    else:
+        elsewhere = base / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / ASSIGNMENT).symlink_to(solution, target_is_directory=True)
+        (course.submitted / student).symlink_to(elsewhere, target_is_directory=True)
+
+
 def grade_redteam(base: Path) -> RedTeam:
     from autograder.results import load_results
 
@@ -118,8 +136,12 @@ def grade_redteam(base: Path) -> RedTeam:
     notebooks = {a.name: build(a, source_nb, release_nb, **values) for a in ATTACKS}
     for student, kind in HONEST.items():
         notebooks[student] = solved(source_nb, release_nb) if kind == "full" else release_nb
+    links = {a.name: a.link for a in ATTACKS if a.link}
     for student, nb in notebooks.items():
         path = course.submitted / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        if student in links:
+            make_link(course, base, student, links[student])
+            continue
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
     before = tree_hashes(course.root)
@@ -129,8 +151,8 @@ def grade_redteam(base: Path) -> RedTeam:
     graded = course_cli(course.root, "grade", ASSIGNMENT, "--jobs", "2", "--no-progress",
                         *LIMITS, env=env)
     assert graded.returncode == 0, graded.stderr[-3000:]
-    for verb in ("feedback", "report"):
-        done = course_cli(course.root, verb, ASSIGNMENT, env=env)
+    for verb in (("feedback", ASSIGNMENT), ("report", ASSIGNMENT), ("export",)):
+        done = course_cli(course.root, *verb, env=env)
         assert done.returncode == 0, done.stderr[-3000:]
     listener.close()
     results = {s.student: s for s in load_results(course, ASSIGNMENT)}

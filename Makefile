@@ -39,9 +39,12 @@ test-unit: setup bubblewrap
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/security \
 		-m "not slow" -n 2 -q
 
+# The source notebooks run here in one kernel, hidden tests included, which use course_lib's
+# reference implementations: COURSE_LIB_COMPLETE=1 keeps the names an assignment withholds
+# (while grading, the student's kernel does not have them; the tests run apart).
 test-notebooks: setup
-	COURSE_STATIC_WIDGETS=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
-		notebooks source
+	COURSE_STATIC_WIDGETS=1 COURSE_LIB_COMPLETE=1 $(BIN)/python -m pytest --nbval-lax \
+		--nbval-current-env -q notebooks source
 
 MATRIX := tests/autograder/test_environment_matrix.py
 
@@ -51,7 +54,8 @@ test-e2e: setup bubblewrap
 
 # Every assignment's solution and honest simulated students graded with the BLAS variables
 # unset, with another OPENBLAS_CORETYPE this machine supports, and with other thread
-# counts: same scores, nobody flagged. The machine's own variables change only inside a leg.
+# counts: full marks for the solutions, the same scores in every leg. The machine's own
+# variables change only inside a leg.
 test-matrix: setup bubblewrap
 	$(BIN)/python -m pytest $(MATRIX) -q -p no:cacheprovider
 

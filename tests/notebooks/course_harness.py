@@ -8,7 +8,9 @@ with ``git archive``); the default is this repository.
 
 A notebook "runs in-process" the way nbgrader's autograder runs it, without a kernel: every
 code cell in order in one namespace, a failing cell recorded and the run going on; per cell,
-the exception it raised and what it wrote to stderr or as a warning.
+the exception it raised and what it wrote to stderr or as a warning. Like every process that
+runs hidden tests, it has the whole ``course_lib``: ``COURSE_LIB_COMPLETE=1`` makes the
+assignment's ``exercise.withhold(...)`` cell a no-op (see :func:`full_library`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from autograder import notebooks as nbk
 from autograder.mistakes import Mistake, load_bank
+from course_lib.exercise import COMPLETE_ENV
 
 HERE = Path(__file__).resolve().parent
 ROOT = Path(os.environ.get("COURSE_ROOT") or HERE.parents[1]).resolve()
@@ -274,13 +277,33 @@ def focus(codes: list[str], graded: set[int], changed: int, own: int,
     return kept
 
 
+@contextlib.contextmanager
+def full_library(complete: bool = True):
+    """``COURSE_LIB_COMPLETE=1`` for the duration (then as it was): hidden tests need the whole
+    ``course_lib``, so the assignment's ``exercise.withhold(...)`` cell does nothing.
+    With `complete` False, the environment is left alone."""
+    old = os.environ.get(COMPLETE_ENV)
+    if complete:
+        os.environ[COMPLETE_ENV] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(COMPLETE_ENV, None)
+        else:
+            os.environ[COMPLETE_ENV] = old
+
+
 def run(name: str, replace: dict[str, str] | None = None, release: bool = False,
-        only: frozenset[str] | set[str] | None = None, root: Path = ROOT) -> Run:
+        only: frozenset[str] | set[str] | None = None, root: Path = ROOT,
+        complete: bool = True) -> Run:
     """Execute the assignment's code cells in order in one fresh namespace.
 
     `replace` maps a grade_id to the source to run instead of that cell's; `release` runs
     every cell as the released notebook has it (see :func:`stubbed`); `only` runs only the
-    cells of those names (see :func:`focused`).
+    cells of those names (see :func:`focused`). The run has the whole ``course_lib``
+    (:func:`full_library`) unless `complete` is False: then the notebook's
+    ``exercise.withhold(...)`` cell withholds what it names, as in a student's kernel.
     """
     import numpy as np
 
@@ -294,7 +317,7 @@ def run(name: str, replace: dict[str, str] | None = None, release: bool = False,
     namespace: dict = {"__name__": "__main__"}
     result = Run()
     before = np.random.get_state()  # noqa: NPY002  (checking that nobody uses it)
-    with _figures_closed_on_show():
+    with _figures_closed_on_show(), full_library(complete):
         for i, (k, code) in enumerate(zip(keys, codes, strict=True)):
             if i not in selected:
                 continue
@@ -365,12 +388,16 @@ def problems(nb) -> list[tuple[str, str, str]]:
     return found
 
 
-def execute(path: Path, timeout: int = 120, cwd: Path | None = None):
-    """Run a notebook top to bottom in a fresh kernel; errors are kept as outputs."""
+def execute(path: Path, timeout: int = 120, cwd: Path | None = None, complete: bool = True):
+    """Run a notebook top to bottom in a fresh kernel; errors are kept as outputs. The kernel
+    has the whole ``course_lib`` (a source notebook's hidden tests use it) unless `complete`
+    is False (see :func:`full_library`)."""
     import nbclient
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(cwd or path.parent)}}).execute()
+    with full_library(complete):  # the kernel inherits the environment
+        nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(cwd or path.parent)}}
+                                ).execute()
     return nb

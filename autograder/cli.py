@@ -64,22 +64,15 @@ def cmd_grade(course: Course, args) -> int:
         cell_timeout=args.cell_timeout or course.cell_timeout(),
         wall_clock=args.wall_clock, memory_mb=args.memory_mb,
     )
-    if args.no_independent_check and not args.student:
-        print("course grade: --no-independent-check regrades submissions you have reviewed: "
-              "name them with --student ID", file=sys.stderr)
-        return 2
     if args.no_sandbox:
         print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
               "your rights and can read and write your files.", file=sys.stderr)
     results = grade(course, args.assignment, args.student, args.jobs, limits,
-                    progress=not args.no_progress, sandboxed=not args.no_sandbox,
-                    independent=not args.no_independent_check)
+                    progress=not args.no_progress, sandboxed=not args.no_sandbox)
     for r in results:
         note = f"  ({'; '.join(r.reasons)})" if r.reasons else ""
         print(f"{r.student:12} {r.notebook:24} {r.score:6g} / {r.max_score:g}  "
               f"{r.runtime:5.1f}s{note}")
-        for f in r.flagged:  # the evidence, for the instructor (never on the student's page)
-            print(f"{'':12} {f['test']} not confirmed: {'; '.join(f['evidence'])}")
     return 0
 
 
@@ -125,7 +118,7 @@ def cmd_bundle(course: Course, args) -> int:
 
 
 def cmd_demo(course: Course, args) -> int:
-    from autograder.demo import demo, flagged_total, format_table
+    from autograder.demo import demo, format_table
 
     rows, report = demo(course, args.out, args.students, args.seed, args.jobs,
                         progress=not args.no_progress, bank_dir=args.bank_dir)
@@ -135,7 +128,7 @@ def cmd_demo(course: Course, args) -> int:
         return 1
     print(format_table(rows))
     print(f"report: {report}")
-    return 1 if any(r.error for r in rows) or flagged_total(rows) else 0
+    return 1 if any(r.error for r in rows) else 0
 
 
 def cmd_doctor(course: Course, args) -> int:
@@ -174,10 +167,6 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--no-progress", action="store_true")
     g.add_argument("--no-sandbox", action="store_true",
                    help="run submissions unsandboxed (only if bubblewrap cannot be used)")
-    g.add_argument("--no-independent-check", action="store_true",
-                   help="regrade the --student submissions without the independent check, "
-                   "after reviewing why it could not confirm them (recorded in grading.json "
-                   "and the report)")
     f = sub.add_parser("feedback", help="one HTML page per student")
     f.add_argument("assignment")
     e = sub.add_parser("export", help="grades.csv and questions.csv")

@@ -5,6 +5,7 @@ Used by the end-to-end test and ``benchmarks/bench_grading.py``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -35,13 +36,16 @@ def nbgrader_autograde(course: Course, assignment: str, *extra: str) -> float:
     """Run ``nbgrader autograde ASSIGNMENT --force [extra...]`` in the course root.
 
     Returns the seconds taken. ``extra`` e.g. ``--student=ID`` or
-    ``--CourseDirectory.student_id_exclude=ID,...``.
+    ``--CourseDirectory.student_id_exclude=ID,...``. nbgrader runs the hidden tests in the
+    student's kernel, so that kernel keeps the whole ``course_lib`` (``COURSE_LIB_COMPLETE``:
+    an assignment's first cell withholds nothing there).
     """
     exe = Path(sys.executable).parent / "nbgrader"
     start = time.monotonic()
     subprocess.run(
         [str(exe), "autograde", assignment, "--force", "--log-level=ERROR", *extra],
         cwd=course.root, check=False, capture_output=True, text=True,
+        env={**os.environ, "COURSE_LIB_COMPLETE": "1"},
     )
     return time.monotonic() - start
 

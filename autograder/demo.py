@@ -4,9 +4,9 @@ Works on a copy of the course (``out/demo/`` by default) so the repository stays
 every assignment in ``source/`` is released (its own tests must pass, and its solution must
 earn full marks through ``course grade``), a seeded class of simulated students
 (``autograder.simulate``) submits it, and the class is graded in parallel. Every simulated
-student is honest, so the independent check may flag none of them: the count is printed,
-and the demo fails if it is not zero. Feedback pages, ``grades.csv``/``questions.csv`` and
-one report page per assignment plus ``report.html`` (all assignments) are written there.
+student's known mistakes must be named in their feedback (the ratio is printed). Feedback
+pages, ``grades.csv``/``questions.csv`` and one report page per assignment plus
+``report.html`` (all assignments) are written there.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ class DemoRow:
     max_score: float = 0.0
     full: int = 0
     named: str = "-"
-    flagged: int = 0  # honest simulated students whose tests the independent check flagged
     seconds: float = 0.0
     error: str = ""
 
@@ -82,14 +81,13 @@ def run_assignment(course: Course, assignment: str, n: int, seed: int, jobs, pro
     row.max_score = subs[0].max_score if subs else 0.0
     row.full = sum(all(q.passed for q in s.questions if not q.manual) for s in subs)
     row.named = named_ratio(course, assignment, students, bank)
-    row.flagged = sum(bool(s.flagged) for s in subs)
     row.seconds = time.monotonic() - start
     return row, subs
 
 
 def format_table(rows: list[DemoRow]) -> str:
     head = f"{'assignment':32} {'students':>8} {'mean':>12} {'all auto tests':>14} " \
-           f"{'bank mistakes named':>19} {'flagged':>7} {'time':>7}"
+           f"{'bank mistakes named':>19} {'time':>7}"
     lines = [head, "-" * len(head)]
     for r in rows:
         if r.error:
@@ -97,21 +95,8 @@ def format_table(rows: list[DemoRow]) -> str:
         else:
             mean = f"{r.mean:.1f}/{r.max_score:g}"
             lines.append(f"{r.assignment:32} {r.students:8d} {mean:>12} {r.full:14d} "
-                         f"{r.named:>19} {r.flagged:7d} {r.seconds:6.1f}s")
-    lines.append(flagged_line(rows))
+                         f"{r.named:>19} {r.seconds:6.1f}s")
     return "\n".join(lines)
-
-
-def flagged_total(rows: list[DemoRow]) -> int:
-    return sum(r.flagged for r in rows)
-
-
-def flagged_line(rows: list[DemoRow]) -> str:
-    """The demo's honesty check: every simulated student is honest, so this must be 0."""
-    n = flagged_total(rows)
-    verdict = "as it must be" if n == 0 else "MUST be 0: the independent check accused " \
-        "honest work (see 'Not confirmed by the independent check' in the report)"
-    return f"honest simulated students flagged by the independent check: {n} ({verdict})"
 
 
 def demo(repo: Course, out: Path | None = None, n: int = 40, seed: int = 0,

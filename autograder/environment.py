@@ -1,19 +1,19 @@
 """The one environment that grading runs course code in.
 
-Every process that executes course code while grading -- the student's kernel (phase A,
-:mod:`autograder.execute`), the independent check (phase B, :mod:`autograder.verify`) and
-the kernel of ``course release`` -- starts with :func:`grading_env`, and, when sandboxed,
-under the same :func:`autograder.sandbox.bwrap_args`. So the two phases of a grading run
-use the same Python and numpy, the same BLAS kernels (OpenBLAS picks them from the CPU and
-from ``OPENBLAS_CORETYPE``), the same thread counts, locale and hash seed, and a working
-directory laid out the same way (a scratch folder holding a copy of the assignment's data
-files and nothing else). The same arithmetic then gives the same bits, and the check does
-not accuse honest work of differing.
+Every process that executes course code while grading -- the student's kernel
+(:mod:`autograder.execute`), the trusted process that runs the tests
+(:mod:`autograder.trusted`) and the kernel of ``course release`` -- starts with
+:func:`grading_env`, and, when sandboxed, under the same :func:`autograder.sandbox.bwrap_args`.
+So grading does not depend on what the instructor's shell exports: the same Python and
+numpy, the same BLAS kernels (OpenBLAS picks them from the CPU and from
+``OPENBLAS_CORETYPE``), the same thread counts, locale and hash seed, and a working directory
+laid out the same way (a scratch folder holding a copy of the assignment's data files and
+nothing else), on every machine that grades.
 
 What the parent contributes, and how:
 
 * Variables that tune numerical libraries (:data:`NUMERIC_PREFIXES`: ``OPENBLAS_*``,
-  ``OMP_*``, ``MKL_*``, ``NPY_*`` ...) are passed to both phases unchanged, because some
+  ``OMP_*``, ``MKL_*``, ``NPY_*`` ...) are passed to every such process unchanged, because some
   machines need them (an ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` that works around a
   processor older OpenBLAS misdetects). Then the thread counts are fixed to one
   (:data:`THREADS`): grading runs one kernel per core already, and a thread count changes
@@ -27,7 +27,9 @@ What the parent contributes, and how:
 
 The only variables that differ are each process's own (:data:`OWN`): Jupyter's protocol
 variables, which the kernel manager adds to the kernel's environment, and ``PWD`` (the
-path of each process's scratch folder); neither touches numerics.
+path of each process's scratch folder); neither touches numerics. The trusted process also
+has ``COURSE_LIB_COMPLETE=1`` (:mod:`course_lib.exercise`: it keeps the names an assignment
+withholds from the student's kernel).
 ``tests/autograder/test_environment.py`` starts both processes and compares their
 environments variable by variable.
 """

@@ -12,22 +12,30 @@ Kernels are started one ahead of need (:class:`KernelPool`): while a submission 
 kernel for the next one is already booting, so no submission waits for a cold start, and
 each submission still gets a fresh process.
 
-Every kernel starts in the grading environment (:mod:`autograder.environment`, shared with
-the independent check) and works in a scratch copy of the submission's data files. With
-``Limits.sandbox`` it runs under bubblewrap (:mod:`autograder.sandbox`) and talks to the
-grader over ZeroMQ ``ipc`` sockets in its own run directory; with ``Limits.verify`` the
-recorder of :mod:`autograder.replay` is installed, and the recording is returned for the
-independent check (:mod:`autograder.verify`). Output beyond ``Limits.output_mb`` is
-dropped and the run directory is kept under ``Limits.disk_mb``.
+Every kernel starts in the grading environment (:mod:`autograder.environment`) and works in
+a scratch copy of the submission's data files. With ``Limits.sandbox`` it runs under
+bubblewrap (:mod:`autograder.sandbox`) and talks to the grader over ZeroMQ ``ipc`` sockets in
+its own run directory. Output beyond ``Limits.output_mb`` is dropped and the run directory
+is kept under ``Limits.disk_mb``.
+
+With a :class:`TestPlan` (``course grade``, ``course release``), the tests never run in the
+kernel: the kernel runs the student's cells and the instructor's non-test cells, and each
+test cell runs in the trusted process (:mod:`autograder.trusted`) while the kernel serves
+the calls of the student's functions (:mod:`autograder.rpc`); the test cell's outputs are
+what the kernel printed while serving it, then what the test printed and raised. With
+``course_lib`` set, the kernel imports that copy of ``course_lib`` (the assignment's
+withheld names removed: :mod:`autograder.withhold`) instead of the real one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -44,9 +52,11 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
-from autograder import sandbox, verify
+from autograder import notebooks as nbk
+from autograder import rpc, sandbox
 from autograder.environment import grading_env
 from autograder.notebooks import normalize_outputs
+from autograder.plan import TestPlan
 
 # What ``python -m ipykernel_launcher`` does, minus importing the debugger (debugpy): a
 # tenth of a second of CPU per kernel that grading never uses.
@@ -70,8 +80,6 @@ class Limits:
 
     sandbox:      run the kernel under bubblewrap (:mod:`autograder.sandbox`), in its own
                   pids/memory cgroups when available; ``course grade`` turns it on.
-    verify:       record the calls of the student's functions for the independent check
-                  (:mod:`autograder.verify`); ``course grade`` turns it on.
     cpu_seconds, file_mb, processes, output_mb, disk_mb, files: CPU time of the kernel (0:
                   the wall clock + 10 s), largest file it writes, tasks (processes and
                   threads) in its cgroup, output kept per notebook, size of its run
@@ -82,7 +90,6 @@ class Limits:
     wall_clock: float = 600.0
     memory_mb: int = 2048
     sandbox: bool = False
-    verify: bool = False
     cpu_seconds: int = 0
     file_mb: int = 64
     processes: int = 128
@@ -121,8 +128,10 @@ class LimitedKernelManager(AsyncKernelManager):
 class KernelPool:
     """Hands out freshly started kernels, keeping ``ahead`` more booting in the background."""
 
-    def __init__(self, limits: Limits, kernel_name: str = "python3", ahead: int = 1):
+    def __init__(self, limits: Limits, kernel_name: str = "python3", ahead: int = 1,
+                 course_lib: str = ""):
         self.limits, self.kernel_name, self.ahead = limits, kernel_name, ahead
+        self.course_lib = course_lib  # a restricted copy of course_lib for the kernel, or ""
         self._spare: list[LimitedKernelManager] = []
         self._home = tempfile.mkdtemp(prefix="course-kernel-")
 
@@ -137,13 +146,17 @@ class KernelPool:
         if lim.sandbox:
             # ZeroMQ over Unix sockets in the run directory: the sandbox has no network.
             extra += ["--sandbox-dir", str(run), "--cgroup", cgroup]
+            if self.course_lib:  # mounted over the real one: its files are not there
+                extra += ["--course-lib", self.course_lib]
             options = {"transport": "ipc", "ip": str(run / "kernel"),
                        "connection_file": str(run / "kernel.json")}
         km = LimitedKernelManager(kernel_name=self.kernel_name, memory_mb=lim.memory_mb,
                                   launcher_args=extra, run_dir=str(run),
                                   cgroup=cgroup if lim.sandbox else "", **options)
-        # the environment of the independent check too (autograder.environment)
+        # the environment of the trusted process too (autograder.environment)
         env = grading_env(lim.sandbox)
+        if self.course_lib and not lim.sandbox:  # first on the path (not a defence)
+            env["PYTHONPATH"] = str(Path(self.course_lib).parent)
         if lim.sandbox:  # signals do not cross bwrap: interrupt by message
             km.kernel_spec.interrupt_mode = "message"
         run_sync(km.start_kernel)(
@@ -183,16 +196,35 @@ def shutdown(km: LimitedKernelManager) -> None:
         shutil.rmtree(km.run_dir, ignore_errors=True)
 
 
+# The kernel's end of the channel, installed before the first cell; then one serve per cell.
+CONNECT_CODE = """def _course_connect():
+    import socket, sys, types
+    mod = types.ModuleType('_course_rpc')
+    exec(compile({source!r}, 'course_rpc', 'exec'), mod.__dict__)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect({path!r})
+    mod.peer = mod.Peer(sock, trusted=False, ns=get_ipython().user_ns)
+    sys.modules['_course_rpc'] = mod
+_course_connect()
+del _course_connect
+"""
+SERVE_CODE = "__import__('sys').modules['_course_rpc'].peer.serve({epoch})"
+GRACE = 10.0  # seconds the trusted process may take to finish a cell after the kernel did
+
+
 class CourseExecute(Execute):
     """nbgrader's ``Execute`` on a given (pre-started) kernel, surviving a dead kernel.
 
-    With ``record_path`` set, the recorder of :mod:`autograder.replay` is installed before
-    the first cell and, after every student cell, wraps the functions the cell defined.
-    Output beyond ``output_cap`` bytes is dropped (``output_dropped``); far beyond it,
-    ``on_flood`` is called (it kills the kernel).
+    With ``plan`` and ``server`` set, test cells run in the trusted process instead of the
+    kernel (:meth:`_run_trusted`). Output beyond ``output_cap`` bytes is dropped
+    (``output_dropped``); far beyond it, ``on_flood`` is called (it kills the kernel).
     """
 
-    record_path: str | None = None
+    plan: TestPlan | None = None
+    server = None  # a trusted.TrustedServer
+    workdir: str | None = None
+    run_dir: Path | None = None
+    session = None
     output_cap: int = 0
     output_used: int = 0
     output_dropped: bool = False
@@ -202,33 +234,78 @@ class CourseExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        self.epochs = itertools.count(1)
         with self.setup_kernel():
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             self._chdir((resources or {}).get("metadata", {}).get("path"))
-            if self.record_path:
-                self._silent(verify.install_code(self.record_path))
-            for index, cell in enumerate(self.nb.cells):
-                try:
-                    self.preprocess_cell(cell, resources, index)
-                    if self.record_path and _student_code(cell):
-                        self._record(cell)
-                except DeadKernelError:
-                    mark_dead(self.nb.cells[index:], self.dead_reason)
-                    break
+            if self.plan is not None:
+                self.session = self._connect()
+            try:
+                for index, cell in enumerate(self.nb.cells):
+                    try:
+                        self._run_cell(cell, resources, index)
+                    except DeadKernelError:
+                        mark_dead(self.nb.cells[index:], self.dead_reason)
+                        break
+            finally:
+                if self.session is not None:
+                    self.session.close()
         self.set_widgets_metadata()
         return self.nb, self.resources
 
     dead_reason = "the kernel died"
 
+    def _run_cell(self, cell, resources, index) -> None:
+        trusted = self.plan.cells.get(nbk.grade_id(cell)) if self.plan and \
+            cell.cell_type == "code" else None
+        if trusted is None:
+            self.preprocess_cell(cell, resources, index)
+            return
+        source, test = trusted
+        if not test:  # an instructor cell: the student sees it run, the tests need its names
+            self.preprocess_cell(cell, resources, index)
+        self._run_trusted(cell, index, source, test)
+
+    def _connect(self):
+        """The kernel's end of the channel, and a trusted child holding the other end."""
+        path = str(self.run_dir / "rpc.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(path)
+            listener.listen(1)
+            listener.settimeout(60)
+            self._silent(CONNECT_CODE.format(source=Path(rpc.__file__).read_text(), path=path))
+            conn, _ = listener.accept()
+        with conn:
+            return self.server.session(conn, self.plan.names, self.workdir)
+
+    def _run_trusted(self, cell, index: int, source: str, test: bool) -> None:
+        """Run ``source`` in the trusted process while the kernel serves its calls; a test
+        cell's outputs are the kernel's (what the student's code printed) and the test's."""
+        epoch = next(self.epochs)
+        serve = NotebookNode(cell_type="code", id=cell.get("id", "serve"), metadata={},
+                             source=SERVE_CODE.format(epoch=epoch), outputs=[],
+                             execution_count=None)
+        box: dict = {}
+        thread = threading.Thread(
+            target=lambda: box.update(result=self.session.run(source, epoch)), daemon=True)
+        thread.start()
+        try:
+            self.execute_cell(serve, index, store_history=test)
+        finally:
+            self.nb.cells[index] = cell
+            thread.join(GRACE)
+            if thread.is_alive():
+                self.session.abort()
+                thread.join()
+        outputs, _ = box.get("result", ([], True))
+        if test:
+            cell.outputs = list(serve.outputs) + [NotebookNode(o) for o in outputs]
+            cell.execution_count = serve.execution_count
+
     def _silent(self, code: str) -> None:
         msg_id = self.kc.execute(code, silent=True, store_history=False)
         self.wait_for_reply(msg_id)
-
-    def _record(self, cell) -> None:
-        names = verify.defined_names(cell.source)
-        if names and cell.get("execution_count") is not None:
-            self._silent(verify.after_cell_code(names, cell.execution_count))
 
     def _chdir(self, path: str | None) -> None:
         """Move the pre-started kernel into the submission's folder, silently."""
@@ -251,12 +328,6 @@ class CourseExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def _student_code(cell) -> bool:
-    """A code cell the student wrote (a solution cell or one they added)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-    return cell.cell_type == "code" and (bool(meta.get("solution")) or not meta.get("locked"))
-
-
 def mark_dead(cells: list[NotebookNode], reason: str) -> None:
     """Give every code cell in ``cells`` an error output: they did not run."""
     for cell in cells:
@@ -275,17 +346,20 @@ def _kernel_pid(km: LimitedKernelManager) -> int | None:
 _POOL: KernelPool | None = None
 
 
-def kernel_pool(limits: Limits, kernel_name: str = "python3", ahead: int | None = None):
+def kernel_pool(limits: Limits, kernel_name: str = "python3", ahead: int | None = None,
+                course_lib: str = ""):
     """This process's kernel pool (created on first use, closed at exit).
 
     ``ahead`` kernels boot in the background (default: 0, or what the pool already has;
-    grading workers ask for 1).
+    grading workers ask for 1). ``course_lib``: the copy of course_lib the kernels import.
     """
     global _POOL
-    if _POOL is None or _POOL.limits != limits or _POOL.kernel_name != kernel_name:
+    if _POOL is None or _POOL.limits != limits or _POOL.kernel_name != kernel_name or \
+            _POOL.course_lib != course_lib:
         if _POOL is not None:
             _POOL.close()
-        _POOL = KernelPool(limits, kernel_name, ahead=0 if ahead is None else ahead)
+        _POOL = KernelPool(limits, kernel_name, ahead=0 if ahead is None else ahead,
+                           course_lib=course_lib)
         import atexit
         from multiprocessing import util
 
@@ -300,13 +374,13 @@ def kernel_pool(limits: Limits, kernel_name: str = "python3", ahead: int | None 
 class ExecutionResult:
     """The executed notebook, its run time in seconds and why anything went wrong.
 
-    ``record``: the lines of the call recording (``Limits.verify``), untrusted data.
+    ``calls``: requests the tests sent to the kernel (with a :class:`TestPlan`).
     """
 
     nb: NotebookNode
     runtime: float
     reasons: list[str] = field(default_factory=list)
-    record: list[str] | None = None
+    calls: int = 0
 
 
 def _dir_usage(path: Path, max_entries: int = 0) -> tuple[int, int]:
@@ -334,21 +408,26 @@ def _copy_inputs(workdir: str | None, scratch: Path) -> None:
 
 
 def execute_submission(
-    nb: NotebookNode, limits: Limits, workdir: str | None = None, config=None
+    nb: NotebookNode, limits: Limits, workdir: str | None = None, config=None,
+    plan: TestPlan | None = None, course_lib: str = "",
 ) -> ExecutionResult:
-    """Run ``nb`` (modified in place) in a fresh kernel under ``limits``."""
+    """Run ``nb`` (modified in place) in a fresh kernel under ``limits``; with ``plan``, its
+    tests in the trusted process; with ``course_lib``, the kernel imports that copy."""
     name = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    km = kernel_pool(limits, name).take()
+    km = kernel_pool(limits, name, course_lib=course_lib).take()
     run = Path(km.run_dir)
-    # The kernel works in a scratch copy of the data files, as the independent check does
-    # (the same layout; sandboxed, the course directory is not even visible).
+    # The kernel and the trusted process each work in their own scratch copy of the data
+    # files (sandboxed, the course directory is not even visible).
     _copy_inputs(workdir, run / "work")
-    workdir = str(run / "work")
     executor = CourseExecute(config=config) if config is not None else CourseExecute()
     executor.timeout = limits.cell_timeout
     executor.output_cap = limits.output_mb * 1024 * 1024
-    if limits.verify:
-        executor.record_path = str(run / verify.RECORD_FILE)
+    if plan is not None:
+        from autograder.trusted import trusted_server
+
+        executor.plan, executor.workdir, executor.run_dir = plan, workdir, run
+        executor.server = trusted_server(limits.sandbox, limits.memory_mb, plan.preload)
+    workdir = str(run / "work")
     fired, why, done = threading.Event(), [], threading.Event()
 
     def kill(reason: str):
@@ -396,7 +475,6 @@ def execute_submission(
         done.set()
         thread.join()
         alive = not fired.is_set() and run_sync(km.is_alive)()
-        record = verify.read_record(run / verify.RECORD_FILE) if limits.verify else None
         shutdown(km)
     if fired.is_set():
         reasons.append(f"{why[0]} exceeded")
@@ -406,7 +484,8 @@ def execute_submission(
     if executor.output_dropped:
         reasons.append(f"output beyond {limits.output_mb} MiB was dropped")
     reasons += _timeouts(nb)
-    return ExecutionResult(nb, time.monotonic() - start, reasons, record)
+    calls = executor.session.calls if executor.session is not None else 0
+    return ExecutionResult(nb, time.monotonic() - start, reasons, calls)
 
 
 def _has_dead(nb: NotebookNode) -> bool:

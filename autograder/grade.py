@@ -7,8 +7,11 @@ The steps per submission are nbgrader's own, in nbgrader's order:
 2. sanitize (main): ``ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
    CheckCellMetadata`` -- the locked test cells, hidden tests included, come back from the
    gradebook's source version.
-3. execute (worker process, one per core): :func:`autograder.execute.execute_submission`,
-   then ``IgnoreWarnings`` (ours), ``IgnorePattern, ClearMetadataPreprocessor, LimitOutput``.
+3. execute (worker process, one per core): :func:`autograder.execute.execute_submission`
+   runs the student's cells in a sandboxed kernel and every test cell in the trusted
+   process (:mod:`autograder.trusted`), then ``IgnoreWarnings`` (ours), ``IgnorePattern,
+   ClearMetadataPreprocessor, LimitOutput``. ``CheckCellMetadata`` runs here too (sanitize
+   and after executing), in the worker.
 4. save (main, the only process that writes the gradebook): ``SaveAutoGrades,
    AssignLatePenalties, CheckCellMetadata``; write ``autograded/<student>/<assignment>/``
    and ``grading.json`` (run time and the reasons for anything that went wrong).
@@ -31,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -60,7 +64,7 @@ from tqdm import tqdm
 from traitlets import Bool
 
 from autograder import notebooks as nbk
-from autograder import sandbox, verify
+from autograder import plan, sandbox, trusted, withhold
 from autograder.course import Course
 from autograder.execute import Limits, execute_submission, kernel_pool
 from autograder.gradebook import shared_engines
@@ -68,7 +72,6 @@ from autograder.schema import cached_schema_validation
 
 SAVE = [SaveAutoGrades, AssignLatePenalties]  # CheckCellMetadata runs in the worker
 RESULT_FILE = "grading.json"
-NOT_CHECKED = "graded without the independent check (the instructor reviewed it)"
 # A Python warning as printed on stderr: "file:line: SomeWarning: message" + its source line.
 WARNING_BLOCK = re.compile(r"^[^\n]*:\d+: \w*Warning: [^\n]*\n(?:[ \t]+[^\n]*(?:\n|$))?", re.M)
 
@@ -125,8 +128,6 @@ class NotebookResult:
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
     max_score: float = 0.0
-    # tests the independent check could not confirm, with the evidence (instructor only)
-    flagged: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -139,6 +140,7 @@ class Job:
     nb_json: str = ""
     usable: bool = True
     source: str = ""
+    course_lib: str = ""  # the restricted copy of course_lib the kernel imports
 
 
 def resources_for(course: Course, assignment: str, student: str, notebook: str) -> dict:
@@ -298,16 +300,16 @@ def _init_worker(root: str) -> None:
     _WORKER_CONFIG = Course.at(root).config()
     from multiprocessing import util
 
-    util.Finalize(None, verify.close_server, exitpriority=10)  # atexit does not run here
+    util.Finalize(None, trusted.close_server, exitpriority=10)  # atexit does not run here
     # for the life of the worker (kept referenced: a collected context would end at once)
     _WORKER_CONTEXT.enter_context(shared_engines())
     _WORKER_CONTEXT.enter_context(cached_schema_validation())
     warnings.simplefilter("ignore", SAWarning)
 
 
-def warm_up(limits: Limits) -> None:
+def warm_up(limits: Limits, course_lib: str = "") -> None:
     """Worker: start the kernels ahead of the first submission."""
-    kernel_pool(limits, ahead=1).fill()
+    kernel_pool(limits, ahead=1, course_lib=course_lib).fill()
     time.sleep(0.05)  # one warm-up task per worker, not all on the first one
 
 
@@ -415,14 +417,12 @@ def _execute_job(job: Job, limits: Limits, config=None) -> Job:
     nb = sanitize(job, config) if job.usable else None
     if nb is None:
         return job
-    res = execute_submission(nb, limits, job.resources["metadata"]["path"], config)
+    tests = test_plan(job.source)
+    res = execute_submission(nb, limits, job.resources["metadata"]["path"], config,
+                             plan=tests, course_lib=job.course_lib)
     nbk.normalize_outputs(res.nb)
     nb, _ = run_preprocessors(POSTPROCESS, res.nb, dict(job.resources), config)
     job.result.reasons += res.reasons
-    if limits.verify:
-        job.result.reasons += independent_check(job, nb, res.record or [], limits)
-    else:
-        job.result.reasons.append(NOT_CHECKED)
     job.result.runtime = time.monotonic() - start
     try:  # nbgrader runs this check after saving; its failure is recorded, not fatal
         run_preprocessors([CheckCellMetadata], nb, dict(job.resources), config)
@@ -438,27 +438,29 @@ def _preload(source_dir: str) -> tuple[str, ...]:
     names = set()
     for path in sorted(Path(source_dir).glob("*.ipynb")):
         with contextlib.suppress(Exception):  # an unreadable notebook preloads nothing
-            names.update(verify.imported_modules(nbformat.read(str(path), as_version=4)))
+            names.update(plan.imported_modules(nbformat.read(str(path), as_version=4)))
     return tuple(sorted(names))
 
 
-def independent_check(job: Job, nb, record: list[str], limits: Limits) -> list[str]:
-    """Phase B (:mod:`autograder.verify`); fails the tests it cannot confirm, with reasons."""
-    source = Path(job.source)
-    if not source.is_file():
-        return [f"independent check impossible: no source notebook {source.name}"]
-    source_nb = nbformat.read(str(source), as_version=4)
-    steps = verify.plan(source_nb, nb)
-    if not steps:  # no test passed in the kernel: nothing to confirm
-        return []
-    check = verify.run_check(steps, record, limits.wall_clock,
-                             limits.sandbox, limits.memory_mb, verify.expected_names(source_nb),
-                             workdir=job.resources["metadata"]["path"],
-                             preload=_preload(str(source.parent)))
-    reasons, job.result.flagged = verify.apply_verdict(nb, check)
-    if "error" in check:
-        reasons.append(check["error"])
-    return reasons
+@functools.lru_cache(maxsize=8)
+def test_plan(source: str) -> plan.TestPlan:
+    """How the tests of the source notebook ``source`` run (ValueError if it is missing:
+    without the instructor's cells, nothing can be graded)."""
+    path = Path(source)
+    if not path.is_file():
+        raise ValueError(f"no source notebook {path.name}: its tests cannot run")
+    return plan.TestPlan.of(nbformat.read(str(path), as_version=4), _preload(str(path.parent)))
+
+
+def restricted_course_lib(course: Course, assignment: str, dest: Path) -> str:
+    """A copy of course_lib without the names the assignment withholds (its notebooks' first
+    cells declare them, :mod:`autograder.withhold`); "" when it withholds nothing."""
+    names = set()
+    for path in sorted((course.source / assignment).glob("*.ipynb")):
+        names.update(withhold.declared(nbformat.read(str(path), as_version=4)))
+    if not names:
+        return ""
+    return str(withhold.restricted_copy(sorted(names), dest))
 
 
 # --- main process ----------------------------------------------------------------------
@@ -473,10 +475,8 @@ def save(course: Course, job: Job, config) -> None:
     nbformat.write(nb, str(course.autograded / r.student / r.assignment / f"{r.notebook}.ipynb"))
 
 
-def record(course: Course, results: list[NotebookResult], sandboxed: bool = True,
-           independent: bool = True) -> None:
-    """Scores from the gradebook into each result, and ``grading.json`` per submission
-    (``"independent_check": false`` when the instructor skipped it)."""
+def record(course: Course, results: list[NotebookResult], sandboxed: bool = True) -> None:
+    """Scores from the gradebook into each result, and ``grading.json`` per submission."""
     with Gradebook(course.db_url, course.course_id()) as gb:
         for r in results:
             sub = gb.find_submission_notebook(r.notebook, r.assignment, r.student)
@@ -486,8 +486,7 @@ def record(course: Course, results: list[NotebookResult], sandboxed: bool = True
         by_student.setdefault((r.student, r.assignment), []).append(asdict(r))
     for (student, assignment), rows in by_student.items():
         path = course.autograded / student / assignment / RESULT_FILE
-        path.write_text(json.dumps({"notebooks": rows, "sandboxed": sandboxed,
-                                    "independent_check": independent}, indent=1))
+        path.write_text(json.dumps({"notebooks": rows, "sandboxed": sandboxed}, indent=1))
 
 
 def default_jobs() -> int:
@@ -497,16 +496,13 @@ def default_jobs() -> int:
 def grade(
     course: Course, assignment: str, students=None, jobs: int | None = None,
     limits: Limits | None = None, progress: bool = True, sandboxed: bool = True,
-    independent: bool = True,
 ) -> list[NotebookResult]:
     """Grade every submission of ``assignment``; returns one result per notebook.
 
     Kernels run in the sandbox (:mod:`autograder.sandbox`) unless ``sandboxed=False``; a
-    missing bubblewrap is an error, never a silent fallback. Every test is also judged
-    independently (:mod:`autograder.verify`); ``independent=False`` gives plain nbgrader
-    verdicts: ``course grade --student ID --no-independent-check`` after an instructor has
-    reviewed a flagged submission (recorded in its ``grading.json`` and the report), and
-    comparisons and benchmarks.
+    missing bubblewrap is an error, never a silent fallback. The tests run in the trusted
+    process (:mod:`autograder.trusted`), and the kernel imports a ``course_lib`` without the
+    names the assignment withholds.
     """
     jobs = jobs or default_jobs()
     if jobs < 1:
@@ -516,8 +512,7 @@ def grade(
             "Invalid setup: the sandbox is not usable here (bubblewrap missing or user/pid/"
             "net namespaces unavailable; see `course doctor`). Install bubblewrap, or pass "
             "--no-sandbox to grade with the instructor's rights (not recommended)")
-    limits = replace(limits or Limits(cell_timeout=course.cell_timeout()),
-                     sandbox=sandboxed, verify=independent)
+    limits = replace(limits or Limits(cell_timeout=course.cell_timeout()), sandbox=sandboxed)
     config = course.config()
     notebook_names(course, assignment)
     students = find_submissions(course, assignment, students)
@@ -526,10 +521,12 @@ def grade(
     # earlier step (release runs the source notebook), which a forked child must not
     # inherit. Each worker starts its first kernel right away (``warm_up``).
     ctx = get_context("spawn")
-    with ProcessPoolExecutor(jobs, ctx, _init_worker, (str(course.root),)) as pool, \
+    with tempfile.TemporaryDirectory(prefix="course-lib-") as scratch, \
+            ProcessPoolExecutor(jobs, ctx, _init_worker, (str(course.root),)) as pool, \
             warnings.catch_warnings(), shared_engines(), cached_schema_validation():
+        lib = restricted_course_lib(course, assignment, Path(scratch))
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own gradebook code warns
-        for future in [pool.submit(warm_up, limits) for _ in range(jobs)]:
+        for future in [pool.submit(warm_up, limits, lib) for _ in range(jobs)]:
             future.result()
         futures = {}
         for student in students:
@@ -537,7 +534,9 @@ def grade(
                 prepared = prepare(course, assignment, student)
             except Exception as err:  # noqa: BLE001  (this submission only)
                 prepared = failed_jobs(course, assignment, student, err)
-            futures.update({pool.submit(execute_job, job, limits): job for job in prepared})
+            for job in prepared:
+                job.course_lib = lib
+                futures[pool.submit(execute_job, job, limits)] = job
         bar = tqdm(total=len(futures), desc=f"grade {assignment}", unit="nb", disable=not progress)
         for future in as_completed(futures):
             try:
@@ -554,7 +553,7 @@ def grade(
             results.append(job.result)
             bar.update()
         bar.close()
-    record(course, results, sandboxed, independent)
+    record(course, results, sandboxed)
     return sorted(results, key=lambda r: (r.student, r.notebook))
 
 

@@ -1,10 +1,11 @@
 """Start a kernel command under resource limits and, optionally, inside the sandbox.
 
 ``python -m autograder.kernel_launcher --memory-mb N [--cpu-seconds S] [--file-mb F]
-[--processes P] [--cgroup NAME] [--sandbox-dir DIR] -- CMD...`` moves itself into fresh
-pids/memory cgroups (when usable), sets the rlimits (address space, CPU time, file size,
-process count), and replaces itself by CMD, run under bubblewrap with ``DIR`` as the only
-writable folder when ``--sandbox-dir`` is given (:mod:`autograder.sandbox`).
+[--processes P] [--cgroup NAME] [--sandbox-dir DIR [--course-lib LIB]] -- CMD...`` moves
+itself into fresh pids/memory cgroups (when usable), sets the rlimits (address space, CPU
+time, file size, process count), and replaces itself by CMD, run under bubblewrap with
+``DIR`` as the only writable folder when ``--sandbox-dir`` is given, and the folder ``LIB``
+in place of the real ``course_lib`` (:mod:`autograder.sandbox`).
 
 It is the one place where a kernel process is created.
 """
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=0, help="tasks (pids cgroup)")
     parser.add_argument("--cgroup", default="", help="name of the cgroups to create and enter")
     parser.add_argument("--sandbox-dir", default="", help="run under bwrap, DIR writable")
+    parser.add_argument("--course-lib", default="", help="course_lib copy shown instead")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="-- followed by the kernel command")
     args = parser.parse_args(argv)
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -43,7 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     sandbox.set_rlimits(args.memory_mb, args.cpu_seconds, args.file_mb)
     if args.sandbox_dir:
         run = Path(args.sandbox_dir)
-        cmd = [*sandbox.bwrap_args([run], cwd=run / "work"), *cmd]
+        cmd = [*sandbox.bwrap_args([run], cwd=run / "work",
+                                   course_lib=Path(args.course_lib) if args.course_lib
+                                   else None), *cmd]
     os.execvp(cmd[0], cmd)
 
 

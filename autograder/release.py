@@ -2,16 +2,18 @@
 
 Steps, in order (each raises :class:`ReleaseError` with the reason):
 
-1. :func:`check_source` runs the source notebook (solutions, visible and hidden tests)
-   in a fresh kernel and fails if any cell raises or a test cell writes to stderr.
+1. :func:`check_source` runs the source notebook (solutions, visible and hidden tests) as
+   grading does, unsandboxed: the solution cells in a fresh kernel whose ``course_lib`` lacks
+   the withheld names, the tests in the trusted process; it fails if any cell raises or a
+   test cell writes to stderr.
 2. :func:`generate` runs nbgrader's ``GenerateAssignment`` (``release/<assignment>/`` and
    the assignment in the gradebook).
 3. :func:`scan_release` fails if any solution code or hidden-test text survived in any
    released file, or an exercise cell does not raise ``NotImplementedError``.
 4. :func:`check_pipeline` submits the source solution as a student of a scratch copy of
-   the course and grades it with ``course grade`` (sandbox and independent check
-   included): every auto-graded test must earn full marks. Step 1 runs the notebook in a
-   plain kernel; only this step catches what fails in the grading pipeline alone.
+   the course and grades it with ``course grade`` (sandboxed when it can be): every
+   auto-graded test must earn full marks. Only this step catches what fails in the
+   pipeline alone (the sandbox, nbgrader's own steps).
 
 When step 3 or 4 fails, the student version is removed again: nothing half-checked is
 left in ``release/`` to hand out.
@@ -58,8 +60,17 @@ def check_source(course: Course, assignment: str) -> None:
     path = course.source_notebook(assignment)
     if not path.is_file():
         raise ReleaseError(f"{assignment}: no source notebook {path}")
+    from autograder.grade import restricted_course_lib, test_plan
+
     nb = nbk.read(path)
-    result = execute_submission(nb, Limits(cell_timeout=course.cell_timeout()), str(path.parent))
+    with tempfile.TemporaryDirectory(prefix="course-lib-") as scratch:
+        try:
+            lib = restricted_course_lib(course, assignment, Path(scratch))
+        except ValueError as err:  # a withheld name course_lib does not have
+            raise ReleaseError(f"{assignment}: its first cell's withhold(...): {err}") from None
+        result = execute_submission(
+            nb, Limits(cell_timeout=course.cell_timeout()), str(path.parent),
+            plan=test_plan(str(path)), course_lib=lib)
     nb, _ = IgnoreWarnings()(result.nb, {})
     problems = failures(nb) + result.reasons
     if problems:
@@ -143,23 +154,18 @@ def pipeline_problems(scratch: Course, assignment: str) -> list[str]:
     if not subs:
         return ["the solution was not graded"]
     sub = subs[0]
-    evidence = {f["test"]: f for f in sub.flagged}
     problems = []
     for q in sub.questions:
         if q.manual or q.passed:
             continue
-        if q.grade_id in evidence:
-            why = "could not be confirmed by the independent check: " + "; ".join(
-                evidence[q.grade_id].get("evidence") or [evidence[q.grade_id]["error"]])
-        else:
-            why = "; ".join(q.messages) or "no points"
+        why = "; ".join(q.messages) or "no points"
         problems.append(f"{q.grade_id} ({q.score:g} / {q.max_score:g}): {why}")
     return problems + [f"grader note: {r}" for r in sub.reasons if problems]
 
 
 def check_pipeline(course: Course, assignment: str, keep: Path | None = None) -> None:
     """Step 4: the solution, submitted as a student, earns full auto-graded marks through
-    ``course grade`` (sandboxed when bubblewrap can be used here, independent check on).
+    ``course grade`` (sandboxed when bubblewrap can be used here).
 
     ``keep``: copy the scratch course there (its ``autograded/`` notebook and
     ``grading.json`` show what happened), whatever the outcome.

@@ -25,7 +25,6 @@ from autograder.grade import RESULT_FILE  # noqa: E402
 from autograder.results import Submission, load_results, write_text  # noqa: E402
 
 BLUE, ORANGE = "#0072B2", "#E69F00"  # Okabe-Ito
-UNCONFIRMED_TITLE = "Not confirmed by the independent check"
 
 
 def figure_html(fig) -> str:
@@ -92,9 +91,6 @@ def render(assignment: str, subs: list[Submission], bare: list[str] = ()) -> str
              f"median {scores[len(scores) // 2]:g}; full marks {sum(x >= top for x in scores)}")
     mistakes = [[m, n] for m, n in mistake_counts(subs).most_common(10)]
     trouble = [[s.student, f"{s.score:g}", "; ".join(s.reasons)] for s in subs if s.reasons]
-    flagged = [[s.student, f"{s.score:g}", f["test"], "; ".join(f.get("evidence") or [])]
-               for s in subs for f in s.flagged]
-    unchecked = [[s.student, f"{s.score:g}"] for s in subs if not s.independent_check]
     runtimes = sorted(s.runtime for s in subs)
     return (
         f"<!doctype html><html><head><meta charset=utf-8><title>Report: {escape(assignment)}"
@@ -105,17 +101,7 @@ def render(assignment: str, subs: list[Submission], bare: list[str] = ()) -> str
         f"{table(['known mistake', 'students'], mistakes) if mistakes else '<p>None.</p>'}"
         f"<h2>Run time</h2><p>median {runtimes[len(runtimes) // 2]:.2f} s, "
         f"max {runtimes[-1]:.2f} s per submission.</p>{figure_html(runtime_chart(subs))}"
-        f"{sandbox_note(list(bare))}<h2 id=unconfirmed>{UNCONFIRMED_TITLE}</h2>"
-        "<p>Tests that passed in the student's kernel but could not be confirmed by the "
-        "independent re-run (zero points on those tests until you review them). The student "
-        "was told that the result could not be confirmed and that you have been told; "
-        "nobody was accused. The evidence says which call, argument or value differed and "
-        "by how much. After reviewing a submission, <code>course grade ASSIGNMENT --student "
-        "ID --no-independent-check</code> regrades it without the check.</p>"
-        f"{table(['student', 'score', 'test', 'evidence'], flagged) if flagged else '<p>None.</p>'}"
-        "<h2>Graded without the independent check</h2>"
-        f"{table(['student', 'score'], unchecked) if unchecked else '<p>None.</p>'}"
-        f"<h2>Submissions with grading notes</h2>"
+        f"{sandbox_note(list(bare))}<h2>Submissions with grading notes</h2>"
         f"{table(['student', 'score', 'notes'], trouble) if trouble else '<p>None.</p>'}"
         "</body></html>"
     )

@@ -54,10 +54,6 @@ class Submission:
     questions: list[Question]
     runtime: float = 0.0
     reasons: list[str] = field(default_factory=list)
-    # tests the independent check could not confirm: {"notebook", "test", "error",
-    # "evidence"} (for the instructor's report, never for the student's page)
-    flagged: list[dict] = field(default_factory=list)
-    independent_check: bool = True  # False: regraded without it after review
 
     @property
     def score(self) -> float:
@@ -110,8 +106,6 @@ def load_submission(course: Course, assignment: str, student: str, gb) -> Submis
     for row in info["notebooks"]:
         sub.runtime += row["runtime"]
         sub.reasons += row["reasons"]
-        sub.flagged += [{**f, "notebook": row["notebook"]} for f in row.get("flagged", [])]
-    sub.independent_check = bool(info.get("independent_check", True))
     for nb_entry in gb.find_assignment(assignment).notebooks:
         hidden = hidden_lines(course, assignment, nb_entry.name)
         path = folder / f"{nb_entry.name}.ipynb"

@@ -1,10 +1,11 @@
 """The OS-level sandbox of a submission's kernel: bubblewrap, rlimits and a pids/memory cgroup.
 
 Inside the sandbox a kernel sees a read-only system (``/usr``, ``/etc``, the Python
-installation, the virtual environment and the ``course_lib`` folder only), a private
-``/tmp``, and exactly one writable host folder: its own run directory (connection file,
-``ipc`` sockets, the call recording and the scratch copy of the submission's files). It has
-no network (``--unshare-all``), its own PID namespace (everything it started dies with it,
+installation, the virtual environment and the ``course_lib`` folder only, or the copy of it
+that lacks what the assignment withholds), a private ``/tmp``, and exactly one writable host
+folder: its own run directory (connection file, ``ipc`` sockets, the socket the tests call
+it over, and the scratch copy of the submission's files). It has no network
+(``--unshare-all``), its own PID namespace (everything it started dies with it,
 ``--die-with-parent``), no capabilities, and a new session (no terminal injection). The
 course root, ``source/``, the gradebook, ``autograded/``, ``feedback/``, other submissions
 and the instructor's home are simply not there.
@@ -77,8 +78,10 @@ def _usr_merged(name: str) -> list[str]:
     return []
 
 
-def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = 64) -> list[str]:
-    """The ``bwrap ... --`` prefix of a sandboxed command."""
+def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = 64,
+               course_lib: Path | None = None) -> list[str]:
+    """The ``bwrap ... --`` prefix of a sandboxed command; ``course_lib``: a folder mounted
+    over the real ``course_lib`` (the assignment's withheld names removed)."""
     exe = bwrap()
     if exe is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
@@ -89,6 +92,9 @@ def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = 64) 
         args += _usr_merged(name)
     for path in readonly_paths():
         args += ["--ro-bind", str(path), str(path)]
+    real = _course_lib_dir()
+    if course_lib is not None and real is not None:
+        args += ["--ro-bind", str(course_lib), str(real)]
     for path in writable:
         args += ["--bind", str(path), str(path)]
     args += ["--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp",

@@ -4,6 +4,8 @@ import resource
 import subprocess
 import sys
 
+import pytest
+
 from autograder.cli import main, parser
 from autograder.course import Course
 from autograder.kernel_launcher import set_memory_limit
@@ -72,17 +74,20 @@ def test_bundle_scan_flags_blocks_of_secret_lines_not_single_generic_ones():
     assert runs(secrets, "y = 1\nreturn x ** 2\n") == []
 
 
-def test_demo_fails_when_an_honest_student_is_flagged(tmp_path, monkeypatch, capsys):
+def test_demo_fails_when_an_assignment_fails(tmp_path, monkeypatch, capsys):
     from autograder import demo
 
-    rows = [demo.DemoRow("ps1", students=8, flagged=0), demo.DemoRow("ps2", students=8)]
+    rows = [demo.DemoRow("ps1", students=8, mean=7.5, max_score=10.0, full=3),
+            demo.DemoRow("ps2", students=8, max_score=5.0)]
     monkeypatch.setattr(demo, "demo", lambda *a, **k: (rows, tmp_path / "report.html"))
     assert main(["--root", str(tmp_path), "demo"]) == 0
-    assert "flagged by the independent check: 0 (as it must be)" in capsys.readouterr().out
-    rows[1].flagged = 2
-    assert main(["--root", str(tmp_path), "demo"]) == 1
     out = capsys.readouterr().out
-    assert "flagged by the independent check: 2 (MUST be 0" in out
-    assert "no-independent-check" not in parser().parse_args(["grade", "a"]).__dict__
-    assert parser().parse_args(["grade", "a", "--no-independent-check"]).no_independent_check
+    assert "7.5/10" in out and f"report: {tmp_path / 'report.html'}" in out
+    assert "flagged" not in out and "independent" not in out
+    rows[1].error = "release failed: test_x"
+    assert main(["--root", str(tmp_path), "demo"]) == 1
+    assert "release failed: test_x" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # the option is gone with the second phase
+        parser().parse_args(["grade", "a", "--no-independent-check"])
+    assert "no_independent_check" not in vars(parser().parse_args(["grade", "a"]))
     assert parser().parse_args(["release", "a", "--keep-check", "d"]).keep_check.name == "d"

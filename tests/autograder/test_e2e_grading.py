@@ -48,7 +48,7 @@ def test_every_mistake_loses_points_and_is_named_in_feedback(graded, bank):
         ("x-bom", FULL, "byte-order mark was removed"),
         ("x-bad-byte", FULL, "invalid UTF-8 sequence(s) replaced"),
         ("x-no-metadata", FULL, "had no top-level metadata"),
-        ("x-source-not-string", 0.0, "the source of cell 4 (squares) is dict, not text"),
+        ("x-source-not-string", 0.0, "the source of cell 6 (squares) is dict, not text"),
         ("x-bad-timestamp", FULL, "timestamp.txt could not be read as a date"),
         ("x-duplicated-test", FULL, None),  # nbgrader's DeduplicateIds keeps the first
         ("x-wrong-kernel", FULL, None),  # kernelspec restored from the source

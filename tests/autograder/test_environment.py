@@ -1,6 +1,6 @@
-"""One grading environment: the student's kernel (phase A) and the independent check
-(phase B) run course code with the same variables, the same BLAS and the same folder layout,
-whatever BLAS variables the grader's own environment holds."""
+"""One grading environment: the student's kernel and the trusted process that runs the tests
+run course code with the same variables, the same BLAS and the same folder layout, whatever
+BLAS variables the grader's own environment holds."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import sys
 import nbformat
 import pytest
 
-from autograder import environment, execute, sandbox, verify
+from autograder import environment, execute, sandbox, trusted
+from autograder import plan as planning
 from autograder.environment import BLAS_PROBE, BLAS_REPORT, OWN, grading_env
 
 # A grader whose environment says a lot: BLAS and OpenMP settings (numerical: passed to
-# both phases alike, thread counts forced to one) and things course code must not see.
+# every grading process alike, thread counts forced to one) and things course code must not
+# see.
 NOISY_PARENT = {
     "OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3",
     "OMP_PROC_BIND": "false", "NPY_PROMOTION_STATE": "weak", "PYTHONPATH": "/nowhere",
@@ -24,17 +26,22 @@ NOISY_PARENT = {
 }
 
 # What a cell prints about its process: the environment it was started with, the files
-# around it, and its BLAS.
+# around it, and its BLAS, as one JSON line.
 REPORT = (
     "import json as _j, os as _o\n"
     "_env = dict(v.split('=', 1) for v in open('/proc/self/environ').read().split('\\0') "
     "if '=' in v)\n"
     "_files = sorted(_o.path.relpath(_o.path.join(r, f)) for r, _, fs in _o.walk('.') "
     "for f in fs)\n"
+    + BLAS_REPORT +
+    "\nprint(_j.dumps({'env': _env, 'files': _files, 'blas': _blas_report()}))\n"
 )
+# Set for the trusted process only: it runs the instructor's cells with the whole
+# course_lib (the kernel's lacks the assignment's withheld names).
+TRUSTED_ONLY = {"COURSE_LIB_COMPLETE": "1"}
 
 
-def test_numerical_variables_pass_to_both_phases_alike_with_one_thread():
+def test_numerical_variables_pass_to_every_grading_process_alike_with_one_thread():
     parent = {**NOISY_PARENT, "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512000"}
     for sandboxed in (True, False):
         env = grading_env(sandboxed, parent)
@@ -51,8 +58,8 @@ def test_numerical_variables_pass_to_both_phases_alike_with_one_thread():
     assert environment.leaked(grading_env(True, parent), parent) == {}
     assert environment.leaked({**grading_env(True, parent), "OMP_NUM_THREADS": "3"},
                               parent) == {"OMP_NUM_THREADS": "3"}
-    # the kernel and the check server both take it from here (no second definition)
-    assert not hasattr(execute, "KERNEL_ENV") and not hasattr(verify, "ENV")
+    # the kernel and the trusted process both take it from here (no second definition)
+    assert not hasattr(execute, "KERNEL_ENV") and not hasattr(trusted, "ENV")
 
 
 def test_the_sandbox_sets_home_as_the_environment_says(tmp_path):
@@ -63,43 +70,30 @@ def test_the_sandbox_sets_home_as_the_environment_says(tmp_path):
     assert set_by_bwrap == environment.SANDBOX_HOME
 
 
-def _kernel_side(tmp_path, sandboxed: bool) -> dict:
-    """Phase A: a sandboxed (or plain) grading kernel reports its environment, files, BLAS."""
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        REPORT + BLAS_REPORT + "\n_blas = _blas_report()" +
-        "\nprint(_j.dumps({'env': _env, 'files': _files, 'blas': _blas}))")])
+def _both_sides(tmp_path, sandboxed: bool) -> tuple[dict, dict]:
+    """What a grading kernel and the trusted process report of themselves in one graded
+    notebook: a cell of the student's (the kernel) and a test cell (the trusted process)."""
+    student = nbformat.v4.new_code_cell(REPORT)
+    test = nbformat.v4.new_code_cell("pass  # the source's test runs instead")
+    test.metadata["nbgrader"] = {"grade_id": "test_same", "grade": True, "locked": True,
+                                 "solution": False, "points": 1, "schema_version": 3}
+    nb = nbformat.v4.new_notebook(cells=[student, test])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    limits = execute.Limits(cell_timeout=117, wall_clock=200, sandbox=sandboxed, verify=True)
+    limits = execute.Limits(cell_timeout=117, wall_clock=200, sandbox=sandboxed)
+    plan = planning.TestPlan({"test_same": (REPORT, True)}, names=[], preload=("numpy",))
     try:
-        res = execute.execute_submission(nb, limits, str(tmp_path / "data"))
+        res = execute.execute_submission(nb, limits, str(tmp_path / "data"), plan=plan)
     finally:
         execute.kernel_pool(limits).close()
         execute._POOL = None
-    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
-    assert text, (nb.cells[0].outputs, res.reasons)
-    return json.loads(text.strip().splitlines()[-1])
-
-
-def _check_side(tmp_path, sandboxed: bool, expected: dict) -> dict:
-    """Phase B: the check process compares its own environment, files and BLAS with the
-    kernel's, variable by variable; its verdict is the comparison."""
-    source = (REPORT + BLAS_REPORT + "\n_blas = _blas_report()" +
-              f"\n_want = _j.loads({json.dumps(expected)!r})\n"
-              f"_proto = {sorted(OWN)!r}\n"
-              "_got = {'env': {k: v for k, v in _env.items() if k not in _proto}, "
-              "'files': _files, 'blas': _blas}\n"
-              "_diff = sorted(k for k in set(_got['env']) | set(_want['env']) "
-              "if _got['env'].get(k) != _want['env'].get(k))\n"
-              "assert not _diff, [(k, _want['env'].get(k), _got['env'].get(k)) for k in _diff]\n"
-              "assert _got['files'] == _want['files'], (_got['files'], _want['files'])\n"
-              "assert _got['blas'] == _want['blas'], (_got['blas'], _want['blas'])\n")
-    steps = [{"kind": "run", "gid": "test_same", "source": source, "cell": 1, "test": True}]
-    try:
-        return verify.run_check(steps, [], timeout=200, sandboxed=sandboxed,
-                                workdir=str(tmp_path / "data"))
-    finally:
-        verify.close_server()
+        trusted.close_server()
+    reports = []
+    for cell in nb.cells:
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+        assert text, (cell.outputs, res.reasons)
+        reports.append(json.loads(text.strip().splitlines()[-1]))
+    return reports[0], reports[1]
 
 
 def _alternative_coretype() -> str | None:
@@ -123,14 +117,14 @@ def _alternative_coretype() -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "plain"])
-def test_kernel_and_check_run_in_one_environment(tmp_path, monkeypatch, sandboxed):
+def test_kernel_and_trusted_process_run_in_one_environment(tmp_path, monkeypatch, sandboxed):
     if sandboxed and not sandbox.available():
         pytest.skip("bubblewrap cannot be used here")
     (tmp_path / "data" / "sub").mkdir(parents=True)
     (tmp_path / "data" / "points.csv").write_text("1,2\n")
     (tmp_path / "data" / "sub" / "w.txt").write_text("3\n")
     (tmp_path / "data" / "mine.ipynb").write_text("{}")  # notebooks are not copied
-    # The grader's own environment: BLAS variables that must reach both phases alike
+    # The grader's own environment: BLAS variables that must reach both processes alike
     # (a core type OpenBLAS supports here, if any) or be overridden in both (threads).
     coretype = _alternative_coretype()
     if coretype:
@@ -139,17 +133,20 @@ def test_kernel_and_check_run_in_one_environment(tmp_path, monkeypatch, sandboxe
         monkeypatch.setenv(name, "2")
     monkeypatch.setenv("OMP_PROC_BIND", "false")
     monkeypatch.setenv("PYTHONWARNINGS", "error")
-    kernel = _kernel_side(tmp_path, sandboxed)
-    env = kernel["env"]
-    extra = set(env) - set(grading_env(sandboxed)) - OWN
-    assert not extra, {k: env[k] for k in extra}
-    assert env["OMP_NUM_THREADS"] == "1" and env["OMP_PROC_BIND"] == "false"
-    assert "PYTHONWARNINGS" not in env
-    assert env.get("OPENBLAS_CORETYPE") == coretype
-    assert kernel["files"] == ["points.csv", "sub/w.txt"]
-    assert kernel["blas"]["ok"]
-    if coretype:
-        assert kernel["blas"]["core"].lower() == coretype.lower()
-    expected = {**kernel, "env": {k: v for k, v in env.items() if k not in OWN}}
-    check = _check_side(tmp_path, sandboxed, expected)
-    assert check.get("verdict", {}).get("test_same", {}).get("passed"), check
+    kernel, tests = _both_sides(tmp_path, sandboxed)
+    want = grading_env(sandboxed)
+    for report, extra in ((kernel, {}), (tests, TRUSTED_ONLY)):
+        env = report["env"]
+        assert {k: env[k] for k in set(env) - set(want) - OWN} == extra
+        assert env["OMP_NUM_THREADS"] == "1" and env["OMP_PROC_BIND"] == "false"
+        assert "PYTHONWARNINGS" not in env
+        assert env.get("OPENBLAS_CORETYPE") == coretype
+        assert report["files"] == ["points.csv", "sub/w.txt"]
+        assert report["blas"]["ok"]
+        if coretype:
+            assert report["blas"]["core"].lower() == coretype.lower()
+    # variable by variable, bit for bit: the same environment and the same arithmetic
+    same_env = {k: v for k, v in kernel["env"].items() if k not in OWN}
+    assert {k: v for k, v in tests["env"].items() if k not in OWN | set(TRUSTED_ONLY)} == \
+        same_env
+    assert tests["blas"] == kernel["blas"] and tests["files"] == kernel["files"]

@@ -49,46 +49,7 @@ def test_report_is_self_contained_and_lists_mistakes():
     assert page.count("data:image/png;base64,") == 3
     assert "http" not in page
     assert "<td>adds the gradient</td><td>1</td>" in page
-
-
-def flagged_submission():
-    from autograder import verify
-
-    q = Question("s9", "ps1", "test_f", 0.0, 2.0,
-                 messages=[f"{verify.UNCONFIRMED}: {verify.UNCONFIRMED_MESSAGE}"])
-    evidence = ("cell [7], call 1 of f(): argument 0 element [1, 2]: 0.5 in the kernel, "
-                "0.5000001 in the check (difference 2.0e-07 relative to the largest "
-                "magnitude 0.5; tolerance 1e-12)")
-    reason = (f"{verify.FLAGGED}: test_f passed in the kernel but could not be confirmed; "
-              "the instructor has been told")
-    return Submission("s9", "ps1", [q], reasons=[reason],
-                      flagged=[{"notebook": "ps1", "test": "test_f", "error": "x",
-                                "evidence": [evidence]}]), evidence
-
-
-def test_a_flagged_student_is_told_it_was_not_confirmed_and_never_accused():
-    sub, evidence = flagged_submission()
-    page = render_feedback(sub, "Feedback")
-    assert "could not be confirmed by an independent re-run" in page
-    assert "instructor has been told" in page
-    assert "tamper" not in page.lower() and "cheat" not in page.lower()
-    assert evidence not in page and "0.5000001" not in page  # evidence: instructor only
-
-
-def test_report_lists_flagged_submissions_with_evidence_and_unchecked_ones():
-    from html import unescape
-
-    from autograder.report import UNCONFIRMED_TITLE
-
-    sub, evidence = flagged_submission()
-    unchecked = submission("u1", 2.0)
-    unchecked.independent_check = False
-    page = unescape(render_report("ps1", [sub, unchecked, submission("b", 2.0)]))
-    section = page.split(UNCONFIRMED_TITLE, 1)[1].split("<h2", 1)[0]
-    assert "<td>s9</td>" in section and "<td>test_f</td>" in section and evidence in section
-    assert "--no-independent-check" in section and "tamper" not in page.lower()
-    rest = page.split("Graded without the independent check</h2>", 1)[1].split("<h2", 1)[0]
-    assert "<td>u1</td>" in rest and "<td>b</td>" not in rest
+    assert "independent" not in page.lower() and "confirmed" not in page.lower()  # no phase B
 
 
 def test_a_marker_named_as_a_known_mistake_is_redacted():

@@ -12,8 +12,7 @@ from attacks import ATTACKS, FULL, HONEST
 from redteam import FIXTURES, processes_mentioning
 
 from autograder import notebooks as nbk
-from autograder import sandbox, verify
-from autograder.report import UNCONFIRMED_TITLE
+from autograder import sandbox
 
 pytestmark = pytest.mark.slow
 SOURCE = FIXTURES / "course" / "source" / "ps1" / "ps1.ipynb"
@@ -31,17 +30,15 @@ def test_honest_submissions_keep_their_marks(redteam):
     for student, kind in HONEST.items():
         sub = redteam.results[student]
         assert sub.score == (FULL if kind == "full" else 0.0), (student, sub.score, sub.reasons)
-        assert not any(verify.FLAGGED in r for r in sub.reasons), sub.reasons
-        assert sub.flagged == [], sub.flagged
+        if kind == "full":  # graded in the same run as every attack, untouched by them
+            assert all(q.passed for q in sub.questions), sub.questions
+            assert sub.reasons == [], sub.reasons
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
 def test_attack_earns_only_what_it_implements(redteam, attack):
     sub = redteam.results[attack.name]
     assert sub.score == attack.score, (sub.score, sub.reasons, sub.questions)
-    flagged = any(verify.FLAGGED in r for r in sub.reasons)
-    assert flagged == attack.flagged, sub.reasons
-    assert bool(sub.flagged) == attack.flagged, sub.flagged
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
@@ -62,31 +59,14 @@ def without_names(text: str) -> str:
     return text
 
 
-def test_flagged_tests_are_reported_to_the_instructor_with_evidence(redteam):
-    flagged = [a.name for a in ATTACKS if a.flagged]
-    for name in flagged:
-        page = html.unescape((redteam.course.feedback / name / "ps1" / "ps1.html").read_text())
-        # the student is told the result was not confirmed, and that the instructor knows;
-        # nobody is accused, and the evidence stays with the instructor
-        assert "could not be confirmed by an independent re-run" in page, name
-        assert "instructor has been told" in page, name
-        assert "tamper" not in without_names(page).lower(), name
-        for item in redteam.results[name].flagged:
-            for line in item["evidence"]:
-                assert line not in page, (name, line)
+def test_nobody_is_accused_and_no_second_phase_is_mentioned(redteam):
     report = html.unescape((redteam.course.reports / "ps1.html").read_text())
-    assert UNCONFIRMED_TITLE in report and "tamper" not in without_names(report).lower()
-    section = report.split(UNCONFIRMED_TITLE, 1)[1].split("<h2", 1)[0]
-    for name in flagged:
-        assert name in section, name
-        for item in redteam.results[name].flagged:
-            assert item["test"] in section and item["evidence"], item
-            assert all(line in section for line in item["evidence"]), item
-    # the evidence says which call and argument differed for the attack that changed the
-    # arguments the tests pass (its recording disagrees with the source tests)
-    evidence = [line for name in flagged for item in redteam.results[name].flagged
-                for line in item["evidence"]]
-    assert any("cell [" in line and "call " in line for line in evidence), evidence
+    pages = {a.name: html.unescape((redteam.course.feedback / a.name / "ps1" / "ps1.html")
+                                   .read_text()) for a in ATTACKS}
+    for name, text in [("report", report), *pages.items()]:
+        plain = without_names(text).lower()
+        assert "tamper" not in plain and "cheat" not in plain, name
+        assert "independent check" not in plain and "not confirmed" not in plain, name
 
 
 def test_no_file_changed_outside_the_sandbox(redteam):

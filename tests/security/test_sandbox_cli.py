@@ -69,7 +69,7 @@ def test_doctor_says_grading_is_sandboxed_and_starts_a_kernel_over_ipc(tmp_path)
     assert "grading IS sandboxed here" in done.stdout
     assert "[ok] no network" in done.stdout
     assert "[ok] course root and home hidden" in done.stdout
-    assert "[ok] kernel starts sandboxed, talks over ipc" in done.stdout
+    assert "[ok] kernel and test process start sandboxed, tests call the kernel" in done.stdout
 
 
 def test_doctor_without_bubblewrap_says_not_sandboxed(tmp_path):

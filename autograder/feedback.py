@@ -14,7 +14,14 @@ from pathlib import Path
 
 from autograder import notebooks as nbk
 from autograder.course import Course
-from autograder.results import Submission, hidden_lines, load_results, redact, write_text
+from autograder.results import (
+    Submission,
+    hidden_lines,
+    load_results,
+    public_lines,
+    redact,
+    write_text,
+)
 
 MAX_MESSAGE = 1500  # characters of one failure message shown to a student
 # The region markers would show where, and how long, the hidden tests are.
@@ -32,7 +39,10 @@ class LeakError(RuntimeError):
 
 def all_hidden_lines(course: Course) -> set[str]:
     """Distinctive hidden-test lines of every assignment in ``source/``, and the markers."""
-    return {h for a in course.assignments() for h in hidden_lines(course, a, a)} | MARKERS
+    public = {ln for a in course.assignments() for ln in public_lines(course, a, a)}
+    hidden = {h for a in course.assignments() for h in hidden_lines(course, a, a)}
+    # a fragment a student can read in some assignment reveals nothing
+    return {h for h in hidden if not any(h in line for line in public)} | MARKERS
 
 
 def check_no_leak(text: str, hidden: set[str], where: str) -> None:

@@ -88,13 +88,24 @@ MIN_SECRET = 12  # shorter lines (")", "else:", "x = 1") are not distinctive
 
 
 def hidden_lines(course: Course, assignment: str, notebook: str) -> set[str]:
-    """Distinctive hidden-test lines: not also visible, at least ``MIN_SECRET`` long."""
+    """Distinctive hidden-test lines: at least ``MIN_SECRET`` long, and not part of a
+    visible line (a fragment such as ``dtype=float)`` that the student can read anyway
+    reveals nothing, and would redact a visible message that contains it)."""
     path = course.source / assignment / f"{notebook}.ipynb"
     if not path.exists():
         return set()
     nb = nbk.read(path)
-    public = {ln.strip() for cell in nb.cells for ln in nbk.outside(cell.source)}
-    return {h for h in nbk.hidden_test_lines(nb) if len(h) >= MIN_SECRET} - public
+    public = public_lines(course, assignment, notebook)
+    return {h for h in nbk.hidden_test_lines(nb)
+            if len(h) >= MIN_SECRET and not any(h in line for line in public)}
+
+
+def public_lines(course: Course, assignment: str, notebook: str) -> set[str]:
+    """The lines of the notebook a student sees (outside solutions and hidden tests)."""
+    path = course.source / assignment / f"{notebook}.ipynb"
+    if not path.exists():
+        return set()
+    return {ln.strip() for cell in nbk.read(path).cells for ln in nbk.outside(cell.source)}
 
 
 def load_submission(course: Course, assignment: str, student: str, gb) -> Submission:

@@ -32,6 +32,7 @@ import json
 import operator
 import struct
 import traceback
+import warnings
 
 import numpy as np
 
@@ -52,6 +53,11 @@ OPERATORS = {
 } | {"len": len, "iter": iter, "next": next, "bool": bool, "float": float, "int": int,
      "complex": complex, "repr": repr, "str": str, "format": format,
      "array": np.asarray, "dir": dir}
+
+
+#: What the trusted side serves on the objects it handed out, besides calls: iterating a
+#: generator the test put in place of one of the student's (the reference's batches).
+TRUSTED_OPERATORS = ("iter", "next", "len")
 
 
 class NotPlain(Exception):
@@ -212,6 +218,22 @@ def exc_from(record) -> BaseException:
     return err
 
 
+def _warn_again(said) -> None:
+    """Issue here the warnings the student's code raised in the kernel, so that the test's
+    own filters (``warnings.catch_warnings``) see them as in one process."""
+    if not isinstance(said, list):
+        return
+    for item in said[:100]:
+        try:
+            name, message, filename, lineno = item
+            cls = getattr(builtins, str(name), UserWarning)
+            if not (isinstance(cls, type) and issubclass(cls, Warning)):
+                cls = UserWarning
+            warnings.warn_explicit(str(message), cls, str(filename), int(lineno))
+        except (TypeError, ValueError):
+            continue
+
+
 class Remote:
     """A handle on an object that lives on the other side of the channel."""
 
@@ -307,6 +329,11 @@ def _mutable(x) -> bool:
     return type(x) in (np.ndarray, list, dict, set)  # generators: see Peer.rngs
 
 
+def _container(x) -> bool:
+    """Mutable, or a tuple that may hold something mutable (Adam's state ``(t, m, v)``)."""
+    return _mutable(x) or isinstance(x, tuple)
+
+
 def apply_state(target, state) -> None:
     """Give ``target`` (a caller's argument) the state the callee left its copy in: arrays
     are overwritten in place, and a list's or dict's items are updated item by item, so an
@@ -331,6 +358,11 @@ def apply_state(target, state) -> None:
                 apply_state(target[key], item)
             else:
                 target[key] = item
+    elif isinstance(target, tuple) and isinstance(state, tuple):  # its items, in place
+        if len(target) == len(state):
+            for item, new in zip(target, state, strict=True):
+                if _same_kind(item, new):
+                    apply_state(item, new)
     elif type(target) is set and type(state) is set:
         target.clear()
         target.update(state)
@@ -340,7 +372,8 @@ def apply_state(target, state) -> None:
 
 def _same_kind(target, state) -> bool:
     """Whether ``target`` can take ``state`` in place."""
-    if type(target) is not type(state) or not _mutable(target):
+    if not _container(target) or not (type(target) is type(state) or (
+            isinstance(target, tuple) and isinstance(state, tuple))):
         return False
     return type(target) is not np.ndarray or (target.shape == state.shape and
                                               target.dtype == state.dtype)
@@ -445,7 +478,15 @@ class Peer:
                 "call": callable(obj), "name": name[:200] if isinstance(name, str) else ""}
 
     def encode(self, x):
-        return enc(x, self.export, share=self._share if self.trusted else None)
+        return enc(x, self.export, share=self._share if self.trusted else self._share_back)
+
+    def _share_back(self, x, data: dict) -> dict:
+        """The kernel names a generator the trusted side gave it (the same object there);
+        its own generators travel as copies."""
+        for key, rng in self.rngs.items():
+            if rng is x:
+                return {**data, "~": "rngkey", "key": key}
+        return data
 
     def _share(self, x, data: dict) -> dict:
         """The trusted side's generator: the kernel keeps one object for it, kept in step
@@ -458,9 +499,11 @@ class Peer:
 
     def _handle(self, x: dict):
         if x["~"] == "rngkey":  # the same generator object every time it is passed
-            if self.trusted:
-                raise ValueError("the kernel cannot name the grader's generators")
             key = int(x["key"])
+            if self.trusted:  # the kernel names one of ours: only one we handed out
+                if key not in self.rngs:
+                    raise ValueError("not a generator the grader handed out")
+                return self.rngs[key]
             if key not in self.rngs:
                 self.rngs[key] = dec({**x, "~": "rng"})
             self.rngs[key].bit_generator.state = dec({**x, "~": "rng"}).bit_generator.state
@@ -511,6 +554,7 @@ class Peer:
                 continue
             if answer["re"] != ident:
                 continue  # the answer to a request that was given up
+            _warn_again(answer.get("warnings"))
             if "err" in answer:
                 raise exc_from(answer["err"])
             for key, state in (answer.get("after") or {}).items():
@@ -547,8 +591,19 @@ class Peer:
         """Serve one request; the answer (value or exception) goes back."""
         self.served += 1
         ident = msg.get("id")
+        said: list = []  # the kernel's warnings go to the test, which decides (_warn_again)
         try:
-            answer = self._serve(msg)
+            if self.trusted:
+                answer = self._serve(msg)
+            else:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        answer = self._serve(msg)
+                    finally:
+                        said = [[w.category.__name__, str(w.message)[:2000],
+                                 str(w.filename)[:200], int(w.lineno or 0)]
+                                for w in caught[:100]]
         except (KeyboardInterrupt, SystemExit) as err:
             self.send({"re": ident, "err": ["TimeoutError", "interrupted: "
                                             f"{type(err).__name__} (the cell's time limit?)"]})
@@ -558,22 +613,31 @@ class Peer:
             while tb is not None and tb.tb_frame.f_code.co_filename == _THIS:
                 tb = tb.tb_next
             # the grader's traceback would quote test code: only the kernel sends its own
-            self.send({"re": ident, "err": exc_record(err, None if self.trusted else tb)})
+            self.send({"re": ident, "err": exc_record(err, None if self.trusted else tb),
+                       "warnings": said})
             return
-        self.send({"re": ident, **answer})
+        self.send({"re": ident, **answer, "warnings": said})
 
     def _serve(self, msg: dict) -> dict:
         op = msg.get("op")
-        if self.trusted and op not in ("call", "getattr"):
+        if self.trusted and op not in ("call", "getattr", "operator"):
             raise PermissionError(f"the grader does not serve {str(op)[:40]!r}")
         if op == "bindings":
             names = [str(n) for n in self.decode(msg.get("names"))]
             return {"ok": self.encode({n: self.ns[n] for n in names if n in self.ns})}
+        if op == "bind":  # a test put something in place of one of the student's names
+            self.ns[str(msg.get("name"))] = self.decode(msg.get("value"))
+            return {"ok": None}
         if op == "operator":
-            fn = OPERATORS.get(str(msg.get("name")))
+            name = str(msg.get("name"))
+            fn = OPERATORS.get(name)
             if fn is None:
-                raise TypeError(f"unknown operator {str(msg.get('name'))[:40]!r}")
-            return {"ok": self.encode(fn(*self.decode(msg.get("args"))))}
+                raise TypeError(f"unknown operator {name[:40]!r}")
+            args = self.decode(msg.get("args"))
+            if self.trusted and (name not in TRUSTED_OPERATORS or not args or
+                                 isinstance(args[0], Remote)):
+                raise PermissionError(f"the grader does not serve {name[:40]!r} here")
+            return {"ok": self.encode(fn(*args))}
         target = self.decode(msg.get("target"))
         if self.trusted and isinstance(target, Remote):
             raise PermissionError("not something the grader handed out")
@@ -598,7 +662,7 @@ class Peer:
         after = {}
         raw = dict(enumerate(raw_args.get("v", []))) | raw_kwargs
         for key, value in list(enumerate(args)) + list(kwargs.items()):
-            if _mutable(value):
+            if _container(value):
                 now = self.encode(value)
                 if now != raw.get(key):
                     after[str(key)] = now

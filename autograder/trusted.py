@@ -40,6 +40,20 @@ FD_MARK = b"K"  # the one byte that carries the kernel's socket
 
 
 # --- inside the trusted process ---------------------------------------------------------
+class Namespace(dict):
+    """The trusted cells' namespace. A cell that assigns one of the student's names (a test
+    that puts the reference in place of a helper the student's function calls, and puts the
+    student's back afterwards) binds it in the kernel too, as one namespace would."""
+
+    peer = None
+    names: frozenset = frozenset()
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, key, value)
+        if self.peer is not None and key in self.names:
+            self.peer.request("bind", name=key, value=value)
+
+
 def _new_shell():
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
@@ -48,7 +62,7 @@ def _new_shell():
     config.HistoryManager.enabled = False
     config.HistoryManager.hist_file = ":memory:"
     config.InteractiveShell.colors = "NoColor"
-    shell = InteractiveShell(config=config, history_length=0)
+    shell = InteractiveShell(config=config, history_length=0, user_ns=Namespace())
     shell.last_error = None
 
     def keep(etype, evalue, stb):
@@ -82,6 +96,7 @@ def _session(chan: rpc.Peer, kernel_sock: socket.socket, start: dict, shell) -> 
     os.chdir(start["dir"])
     names = [str(n) for n in start.get("names", [])]
     kernel = rpc.Peer(kernel_sock, trusted=True)
+    shell.user_ns.peer, shell.user_ns.names = kernel, frozenset(names)
     while True:
         cmd = chan.recv()
         if cmd.get("op") != "run":
@@ -90,9 +105,9 @@ def _session(chan: rpc.Peer, kernel_sock: socket.socket, start: dict, shell) -> 
         calls = kernel.calls + kernel.served
         try:
             bound = kernel.request("bindings", names=names)
-            for name in names:
+            for name in names:  # (not bound back: these are the kernel's own)
                 if name in bound:
-                    shell.user_ns[name] = bound[name]
+                    dict.__setitem__(shell.user_ns, name, bound[name])
                 else:
                     shell.user_ns.pop(name, None)
             outputs, failed = run_cell(shell, cmd["source"])

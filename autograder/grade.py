@@ -442,13 +442,18 @@ def _preload(source_dir: str) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-@functools.lru_cache(maxsize=8)
 def test_plan(source: str) -> plan.TestPlan:
     """How the tests of the source notebook ``source`` run (ValueError if it is missing:
-    without the instructor's cells, nothing can be graded)."""
+    without the instructor's cells, nothing can be graded). Read again when it changes."""
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"no source notebook {path.name}: its tests cannot run")
+    return _test_plan(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _test_plan(source: str, mtime_ns: int) -> plan.TestPlan:
+    path = Path(source)
     return plan.TestPlan.of(nbformat.read(str(path), as_version=4), _preload(str(path.parent)))
 
 

@@ -14,23 +14,23 @@ calls the ``_backward`` functions from the output to the leaves.
 Gradients accumulate (``+=``), as in PyTorch: call ``zero_grad()`` on the output (or build a
 fresh graph) before a second ``backward()``. Graphs can be shown without Graphviz:
 ``to_text(value)`` gives an indented tree, ``graph_layout(value)`` the boxes and arrows that
-``course_lib.plots.draw_graph(value)`` draws with matplotlib (this module imports the
-standard library only).
+``course_lib.plots.draw_graph(value)`` draws with matplotlib (the engine computes with plain
+Python floats; this module does not import matplotlib).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import NamedTuple
+
+from course_lib._validate import check_real
 
 __all__ = ["GraphLayout", "Value", "as_value", "graph_layout", "to_text", "topological_order"]
 
 
 def _check_real(x, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a real number (int or float), got {type(x).__name__}")
-    return float(x)
+    """``x`` as a float; TypeError "<name> must be a real number (int or float)" otherwise."""
+    return check_real(x, name, "a real number (int or float)")
 
 
 class Value:

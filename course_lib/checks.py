@@ -23,6 +23,7 @@ import numpy as np
 
 __all__ = [
     "CheckError",
+    "KNOWN_MISTAKE",
     "as_float_array",
     "check_array",
     "check_bool",
@@ -36,6 +37,10 @@ __all__ = [
 ]
 
 _SMALL = 20  # arrays up to this many entries are printed in full in messages
+
+#: Start of the line naming a known mistake in a failure message: "<KNOWN_MISTAKE> <what>."
+#: (the autograder reads the mistake's description back from it).
+KNOWN_MISTAKE = "This matches a known mistake:"
 
 
 class CheckError(AssertionError):
@@ -54,7 +59,7 @@ def _index(idx: tuple) -> str:
 def _with_mistake(message: str, result, mistakes, rtol: float, atol: float) -> str:
     """Append the name of the known mistake the result matches, if any."""
     found = diagnose(result, mistakes, rtol=rtol, atol=atol) if mistakes else None
-    return message if found is None else f"{message}\nThis matches a known mistake: {found}."
+    return message if found is None else f"{message}\n{KNOWN_MISTAKE} {found}."
 
 
 def as_float_array(result, name: str = "result") -> np.ndarray:
@@ -326,7 +331,7 @@ def check_choice(result, expected: str, choices, name: str = "answer", mistakes=
         msg = f"`{name}`: expected {str(expected)!r}, got {result!r}."
         for description, wrong in (mistakes or {}).items():
             if str(wrong).strip().lower() == got:
-                msg += f"\nThis matches a known mistake: {description}."
+                msg += f"\n{KNOWN_MISTAKE} {description}."
                 break
         raise CheckError(msg)
 

@@ -13,13 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from course_lib.optim import (
-    EmptyState,
-    Transform,
-    _check_range,
-    _check_tree,
-    tree_map,
-)
+from course_lib._validate import check_range
+from course_lib.optim import EmptyState, Transform, _check_tree, tree_map
 
 __all__ = [
     "clip_by_value", "clip_by_norm", "clip_by_global_norm", "global_norm",
@@ -47,8 +42,7 @@ def _norm(x, norm_type):
 
 
 def _check_norm_type(norm_type):
-    _check_range(norm_type, "norm_type", "norm_type value", 1.0, math.inf)
-    return float(norm_type)
+    return check_range(norm_type, "norm_type", 1.0, what="norm_type value")
 
 
 def global_norm(grads, norm_type=2.0):
@@ -66,14 +60,14 @@ def _clip_coef(norm, max_norm):
 def clip_by_value(grads, clip_value):
     """Each entry clamped to ``[-c, c]`` (torch.nn.utils.clip_grad_value_)."""
     _check_tree(grads, "grads")
-    _check_range(clip_value, "clip_value", "clip_value")
+    check_range(clip_value, "clip_value")
     return tree_map(lambda g: np.clip(g, -clip_value, clip_value).astype(np.float64), grads)
 
 
 def clip_by_norm(grads, max_norm, norm_type=2.0):
     """Each array separately: ``g * min(1, max_norm / (||g|| + 1e-6))``."""
     _check_tree(grads, "grads")
-    _check_range(max_norm, "max_norm", "max_norm value")
+    check_range(max_norm, "max_norm", what="max_norm value")
     p = _check_norm_type(norm_type)
     return tree_map(lambda g: np.multiply(g, _clip_coef(_norm(g, p), max_norm),
                                           dtype=np.float64), grads)
@@ -83,7 +77,7 @@ def clip_by_global_norm(grads, max_norm, norm_type=2.0):
     """torch.nn.utils.clip_grad_norm_: ``N = ||all grads||``,
     ``g * min(1, max_norm / (N + 1e-6))`` for every array. Returns ``(clipped, N)``.
     """
-    _check_range(max_norm, "max_norm", "max_norm value")
+    check_range(max_norm, "max_norm", what="max_norm value")
     total = global_norm(grads, norm_type)  # N
     coef = _clip_coef(total, max_norm)
     return tree_map(lambda g: np.multiply(g, coef, dtype=np.float64), grads), total
@@ -108,20 +102,20 @@ def _stateless(clip_fn) -> Transform:
 
 def clip_by_value_transform(clip_value) -> Transform:
     """``clip_by_value`` as a Transform."""
-    _check_range(clip_value, "clip_value", "clip_value")
+    check_range(clip_value, "clip_value")
     return _stateless(lambda grads: clip_by_value(grads, clip_value))
 
 
 def clip_by_norm_transform(max_norm, norm_type=2.0) -> Transform:
     """``clip_by_norm`` as a Transform."""
-    _check_range(max_norm, "max_norm", "max_norm value")
+    check_range(max_norm, "max_norm", what="max_norm value")
     _check_norm_type(norm_type)
     return _stateless(lambda grads: clip_by_norm(grads, max_norm, norm_type))
 
 
 def clip_by_global_norm_transform(max_norm, norm_type=2.0) -> Transform:
     """``clip_by_global_norm`` as a Transform; the state records the norm before clipping."""
-    _check_range(max_norm, "max_norm", "max_norm value")
+    check_range(max_norm, "max_norm", what="max_norm value")
     _check_norm_type(norm_type)
 
     def init(params):

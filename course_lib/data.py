@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from course_lib._validate import check_count, check_rng
+
 __all__ = [
     "linear_regression",
     "sparse_features",
@@ -20,17 +22,6 @@ __all__ = [
     "circles",
     "minibatches",
 ]
-
-
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-
-
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"Invalid {name}: {value!r} (must be an integer >= {low})")
-    return int(value)
 
 
 def _check_noise(noise) -> float:
@@ -50,8 +41,8 @@ def linear_regression(
     true parameters can be compared with the fitted ones (like scikit-learn's
     ``make_regression(coef=True)``).
     """
-    _check_rng(rng)
-    n, d, noise = _check_int(n, "n", 1), _check_int(d, "d", 1), _check_noise(noise)
+    check_rng(rng)
+    n, d, noise = check_count(n, "n", 1), check_count(d, "d", 1), _check_noise(noise)
     X = rng.standard_normal((n, d))
     w = rng.standard_normal(d) if w is None else np.array(w, dtype=np.float64)
     if w.shape != (d,):
@@ -72,8 +63,8 @@ def sparse_features(
     while the one for b does not. Returns ``(x, y)``, both of shape (n,): one scalar feature,
     as in f(x) = sigma(w x + b). The true (w, b) fit the data exactly.
     """
-    _check_rng(rng)
-    n = _check_int(n, "n", 1)
+    check_rng(rng)
+    n = check_count(n, "n", 1)
     if not 0 <= sparsity <= 1:
         raise ValueError(f"Invalid sparsity: {sparsity} (must be in [0, 1])")
     if not (np.isfinite(scale) and scale > 0):
@@ -95,8 +86,8 @@ def two_moons(rng, n: int = 200, noise: float = 0.1) -> tuple[np.ndarray, np.nda
     Class 0: (cos t, sin t); class 1: (1 - cos t, 1/2 - sin t), t evenly spaced in [0, pi];
     then Gaussian noise of standard deviation ``noise``. X: (n, 2), y: (n,) int.
     """
-    _check_rng(rng)
-    n, noise = _check_int(n, "n", 2), _check_noise(noise)
+    check_rng(rng)
+    n, noise = check_count(n, "n", 2), _check_noise(noise)
     n0 = n // 2
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n - n0)
     X = np.concatenate([
@@ -116,8 +107,8 @@ def spirals(
     Gaussian noise of standard deviation ``noise`` (radians); point r (sin a, cos a).
     Points are split as evenly as possible between classes. X: (n, 2), y: (n,) int.
     """
-    _check_rng(rng)
-    n, k = _check_int(n, "n", 1), _check_int(n_classes, "n_classes", 2)
+    check_rng(rng)
+    n, k = check_count(n, "n", 1), check_count(n_classes, "n_classes", 2)
     noise = _check_noise(noise)
     sizes = np.full(k, n // k) + (np.arange(k) < n % k)
     r = np.concatenate([np.linspace(0.0, 1.0, m) for m in sizes])
@@ -133,8 +124,8 @@ def circles(
     """Two concentric circles (as scikit-learn's ``make_circles``): radius 1 (label 0) and
     ``factor`` (label 1), angles evenly spaced, plus Gaussian noise. X: (n, 2), y: (n,) int.
     """
-    _check_rng(rng)
-    n, noise = _check_int(n, "n", 2), _check_noise(noise)
+    check_rng(rng)
+    n, noise = check_count(n, "n", 2), _check_noise(noise)
     if not 0 < factor < 1:
         raise ValueError(f"Invalid factor: {factor} (must be in (0, 1))")
     n0 = n // 2
@@ -163,9 +154,9 @@ def minibatches(
         raise ValueError(
             f"X and y must have the same length (first axis), got shapes {X.shape} and {y.shape}"
         )
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    batch_size = check_count(batch_size, "batch_size", 1)
     if shuffle:
-        _check_rng(rng)
+        check_rng(rng)
     order = rng.permutation(len(y)) if shuffle else np.arange(len(y))
     stop = len(y) - len(y) % batch_size if drop_last else len(y)
     return _batches(X, y, order, batch_size, stop)

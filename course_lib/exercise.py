@@ -15,8 +15,8 @@ Processes that run the instructor's hidden tests (the grader's trusted process, 
 check, the in-process notebook harness) set ``COURSE_LIB_COMPLETE=1``, which turns
 ``withhold`` into a no-op (names are still checked): they need the full library. The grader
 itself enforces the same rule with a copy of the package in which these definitions are
-gone (``autograder.withhold.restricted_copy``); this module gives the student the same message
-earlier, in JupyterLab.
+gone (``autograder.sandbox.withhold.restricted_copy``); this module gives the student the
+same message earlier, in JupyterLab.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from course_lib._validate import check_count
+
 __all__ = [
     "Objective",
     "quadratic",
@@ -227,8 +229,7 @@ def ill_conditioned_quadratic(
     """
     if not np.isfinite(kappa) or kappa < 1:
         raise ValueError(f"Invalid condition number kappa: {kappa} (must be >= 1)")
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
-        raise ValueError(f"Invalid dim: {dim} (must be an integer >= 2)")
+    dim = check_count(dim, "dim", 2)
     if not lambda_min > 0:
         raise ValueError(f"Invalid lambda_min: {lambda_min} (must be > 0)")
     lam = lambda_min * np.geomspace(1.0, kappa, dim)  # eigenvalues lambda_i
@@ -327,7 +328,7 @@ def _himmelblau_formulas():
     return f, grad, hess
 
 
-# Literature values (Himmelblau 1972), polished by Newton's method when the module loads.
+# Literature values (Himmelblau 1972), polished by Newton's method in each call of himmelblau().
 _HIMMELBLAU_MINIMA_APPROX = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186),
                              (3.584428, -1.848126)]  # fmt: skip
 _HIMMELBLAU_SADDLES_APPROX = [(0.086677, 2.884254), (-3.073026, -0.081353),
@@ -393,7 +394,8 @@ def saddle() -> Objective:
     )  # fmt: skip
 
 
-# Approximate stationary points (Dixon & Szego 1978; Jamil & Yang 2013), refined at load.
+# Approximate minima (Dixon & Szego 1978; Jamil & Yang 2013), refined by Newton's method in
+# each call of six_hump_camel().
 _CAMEL_MINIMA_APPROX = [(0.0898, -0.7126), (-0.0898, 0.7126), (-1.7036, 0.7961),
                         (1.7036, -0.7961), (1.6071, 0.5687), (-1.6071, -0.5687)]  # fmt: skip
 
@@ -450,7 +452,7 @@ def nonconvex_1d() -> Objective:
 
     f'(x) = x / 5 + 2 cos(2x), f''(x) = 1/5 - 4 sin(2x). On the plotting range [-6, 6]
     there are four local minima, near -pi/4 + k pi: x ~ -0.748 (global, f ~ -0.941),
-    -3.736, 2.243 and 5.223 (refined by Newton's method at load). The default start
+    -3.736, 2.243 and 5.223 (refined by Newton's method in each call). The default start
     x0 = 3 rolls into the local, non-global minimum near 2.24.
     """
 

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from course_lib._validate import check_rng
+
 __all__ = [
     "zeros",
     "constant",
@@ -45,11 +47,6 @@ def _shape(shape) -> tuple[int, ...]:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
             raise ValueError(f"shape must contain non-negative ints, got {out}")
     return tuple(int(s) for s in out)
-
-
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
 
 
 def fans(shape) -> tuple[int, int]:
@@ -90,7 +87,7 @@ def uniform_fan_in(rng, shape, fan_in: int | None = None) -> np.ndarray:
     ``fan_in`` defaults to the one of ``shape`` (fan_in = shape[1] * receptive field); for a
     bias (1-D shape) pass the layer's ``fan_in``.
     """
-    _check_rng(rng)
+    check_rng(rng)
     shape = _shape(shape)
     if fan_in is None:
         fan_in = fans(shape)[0]
@@ -133,7 +130,7 @@ def xavier_uniform(rng, shape, gain: float = 1.0) -> np.ndarray:
 
     Glorot & Bengio (2010); ``torch.nn.init.xavier_uniform_``.
     """
-    _check_rng(rng)
+    check_rng(rng)
     _check_gain(gain)
     fan_in, fan_out = fans(shape)
     _positive_fan(fan_in + fan_out, shape)
@@ -143,7 +140,7 @@ def xavier_uniform(rng, shape, gain: float = 1.0) -> np.ndarray:
 
 def xavier_normal(rng, shape, gain: float = 1.0) -> np.ndarray:
     """W ~ N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)).  ``xavier_normal_``."""
-    _check_rng(rng)
+    check_rng(rng)
     _check_gain(gain)
     fan_in, fan_out = fans(shape)
     _positive_fan(fan_in + fan_out, shape)
@@ -169,7 +166,7 @@ def kaiming_uniform(
     leaky_relu gain sqrt(2)). ``a = sqrt(5)`` reproduces ``torch.nn.Linear``'s default weight
     init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     """
-    _check_rng(rng)
+    check_rng(rng)
     bound = math.sqrt(3.0) * _kaiming_std(shape, a, mode, nonlinearity)
     return rng.uniform(-bound, bound, size=_shape(shape))
 
@@ -178,6 +175,6 @@ def kaiming_normal(
     rng, shape, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> np.ndarray:
     """W ~ N(0, std^2), std = gain / sqrt(fan).  He et al. (2015); ``kaiming_normal_``."""
-    _check_rng(rng)
+    check_rng(rng)
     std = _kaiming_std(shape, a, mode, nonlinearity)
     return rng.normal(0.0, std, size=_shape(shape))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib._validate import check_labels
+
 __all__ = [
     "sigmoid",
     "softmax",
@@ -110,17 +112,6 @@ def binary_cross_entropy_with_logits(z, y) -> tuple[float, np.ndarray]:
     return float(value), (sigmoid(z) - y) / z.size
 
 
-def _check_labels(labels, n: int, k: int) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
-    if labels.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match logits, got {labels.shape}")
-    if np.any(labels < 0) or np.any(labels >= k):
-        raise ValueError(f"labels must be class indices in [0, {k - 1}]")
-    return labels
-
-
 def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
     """L = -(1/n) sum_i log softmax(z_i)_{y_i}, dL/dz = (softmax(z) - onehot(y)) / n.
 
@@ -132,7 +123,7 @@ def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
         raise ValueError(f"logits must have shape (n, k) with n, k >= 1, got {z.shape}")
     n, k = z.shape
-    labels = _check_labels(labels, n, k)
+    labels = check_labels(labels, n, k)
     shifted = z - np.max(z, axis=1, keepdims=True)  # z - m
     log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     rows = np.arange(n)

@@ -18,6 +18,7 @@ import numpy as np
 
 from course_lib import init as initializers
 from course_lib import losses
+from course_lib._validate import check_int, check_labels, check_rng
 
 __all__ = [
     "ACTIVATIONS", "INITS", "Linear", "MLP", "ReLU", "Sigmoid", "SoftmaxCrossEntropy", "Tanh",
@@ -27,23 +28,18 @@ __all__ = [
 
 INITS = ("default", "zeros", "uniform_fan_in", "xavier_uniform", "xavier_normal",
          "kaiming_uniform", "kaiming_normal")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity")
+
+# name -> (phi, phi'): h = phi(z) and phi'(z, h), written through z or through h = phi(z)
+_PHI = {
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z, h: z > 0),  # 1[z > 0], 0 at 0 (PyTorch)
+    "tanh": (np.tanh, lambda z, h: 1.0 - h**2),  # 1 - tanh(z)^2
+    "sigmoid": (losses.sigmoid, lambda z, h: h * (1.0 - h)),  # sigma(z) (1 - sigma(z))
+    "identity": (np.copy, lambda z, h: np.ones_like(z)),  # 1
+}
+ACTIVATIONS = tuple(_PHI)
 
 
 # ---- validation helpers ---------------------------------------------------------------------
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"Invalid {name}: {value} (must be >= 1)")
-    return int(value)
-
-
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-
-
 def _check_batch(x, width: int, name: str = "x") -> np.ndarray:
     """Return ``x`` as a float64 array of shape ``(n, width)``, or raise naming the shapes."""
     x = np.asarray(x, dtype=np.float64)
@@ -70,9 +66,9 @@ def init_linear(rng: np.random.Generator, fan_in: int, fan_out: int,
     (``"zeros"`` gives zeros); a callable ``init(rng, shape)`` is used as is. In both cases the
     bias starts at zero.
     """
-    _check_rng(rng)
-    fan_in = _check_positive_int(fan_in, "fan_in")
-    fan_out = _check_positive_int(fan_out, "fan_out")
+    check_rng(rng)
+    fan_in = check_int(fan_in, "fan_in", 1)
+    fan_out = check_int(fan_out, "fan_out", 1)
     shape = (fan_out, fan_in)
     if isinstance(init, str) and init == "default":
         # bound 1/sqrt(fan_in) = gain(a = sqrt 5) * sqrt(3 / fan_in), for W and for b
@@ -102,30 +98,23 @@ def linear_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray):
     return dx, dW, db
 
 
+def _activation(name: str):
+    """The pair (phi, phi') of the activation called ``name``."""
+    if name not in ACTIVATIONS:  # a tuple: any name, even unhashable, gets this message
+        raise ValueError(f"Invalid activation: {name!r} (must be one of {ACTIVATIONS})")
+    return _PHI[name]
+
+
 def activation_forward(name: str, z: np.ndarray) -> np.ndarray:
     """h = phi(z) for phi in relu, tanh, sigmoid, identity."""
-    if name == "relu":
-        return np.maximum(z, 0.0)  # max(z, 0)
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "sigmoid":
-        return losses.sigmoid(z)  # 1 / (1 + e^-z), stable
-    if name == "identity":
-        return z.copy()
-    raise ValueError(f"Invalid activation: {name!r} (must be one of {ACTIVATIONS})")
+    phi, _ = _activation(name)
+    return phi(z)
 
 
 def activation_backward(name: str, dout: np.ndarray, z: np.ndarray, h: np.ndarray) -> np.ndarray:
     """dL/dz = dL/dh * phi'(z), with phi' written through z or h = phi(z)."""
-    if name == "relu":
-        return dout * (z > 0)  # phi'(z) = 1[z > 0] (0 at z = 0, as PyTorch)
-    if name == "tanh":
-        return dout * (1.0 - h**2)  # phi'(z) = 1 - tanh(z)^2
-    if name == "sigmoid":
-        return dout * h * (1.0 - h)  # phi'(z) = sigma(z) (1 - sigma(z))
-    if name == "identity":
-        return dout.copy()
-    raise ValueError(f"Invalid activation: {name!r} (must be one of {ACTIVATIONS})")
+    _, dphi = _activation(name)
+    return dout * dphi(z, h)
 
 
 # ---- layer classes --------------------------------------------------------------------------
@@ -209,7 +198,8 @@ class SoftmaxCrossEntropy:
         logits = np.asarray(logits, dtype=np.float64)
         if logits.ndim != 2:
             raise ValueError(f"logits must have shape (n, classes), got {logits.shape}")
-        labels = _check_labels(labels, logits.shape[0], logits.shape[1])
+        labels = check_labels(labels, logits.shape[0], logits.shape[1],
+                              integral_floats=True)
         loss, self._grad = losses.softmax_cross_entropy(logits, labels)
         return float(loss)
 
@@ -219,20 +209,6 @@ class SoftmaxCrossEntropy:
         if np.ndim(dout) != 0:
             raise ValueError(f"dout must be a scalar (the loss is a scalar), got {np.shape(dout)}")
         return float(dout) * self._grad
-
-
-def _check_labels(y, n: int, classes: int, name: str = "labels") -> np.ndarray:
-    """Integer class indices of shape (n,) in [0, classes)."""
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) (one class index per row), got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        if not (np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y))):
-            raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype}")
-        y = y.astype(np.int64)
-    if n and (y.min() < 0 or y.max() >= classes):
-        raise ValueError(f"{name} must lie in [0, {classes - 1}], got [{y.min()}, {y.max()}]")
-    return y
 
 
 # ---- the multi-layer perceptron -------------------------------------------------------------
@@ -249,9 +225,8 @@ class MLP:
                  loss: str = "cross_entropy", init: str | Callable = "default"):
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise ValueError(f"sizes must be a sequence of >= 2 layer widths, got {sizes!r}")
-        self.sizes = tuple(_check_positive_int(s, "layer size") for s in sizes)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"Invalid activation: {activation!r} (must be one of {ACTIVATIONS})")
+        self.sizes = tuple(check_int(s, "layer size", 1) for s in sizes)
+        _activation(activation)  # an unknown name raises here, not at the first forward
         if loss not in ("cross_entropy", "mse"):
             raise ValueError(f"Invalid loss: {loss!r} (must be 'cross_entropy' or 'mse')")
         if loss == "cross_entropy" and self.sizes[-1] < 2:
@@ -312,7 +287,7 @@ class MLP:
     def _loss(self, out, y):
         """(loss, dL/d out) of the chosen loss."""
         if self.loss_name == "cross_entropy":
-            labels = _check_labels(y, out.shape[0], out.shape[1], "y")
+            labels = check_labels(y, out.shape[0], out.shape[1], "y", integral_floats=True)
             loss, dout = losses.softmax_cross_entropy(out, labels)
         else:
             target = np.asarray(y, dtype=np.float64)
@@ -350,5 +325,5 @@ class MLP:
         if self.loss_name != "cross_entropy":
             raise ValueError("accuracy needs loss='cross_entropy'")
         out = self.forward(params, X)
-        labels = _check_labels(y, out.shape[0], out.shape[1], "y")
+        labels = check_labels(y, out.shape[0], out.shape[1], "y", integral_floats=True)
         return float(np.mean(out.argmax(axis=1) == labels))

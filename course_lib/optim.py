@@ -7,7 +7,8 @@
 ``params`` is an ``np.ndarray`` (any shape, 0-d included) or a flat ``dict[str, np.ndarray]``.
 Updates already carry the minus sign. State is an immutable NamedTuple; ``update`` returns a
 new state and never writes into its arguments. A learning rate ``lr`` is a float or a schedule
-``step -> lr``; the transform counts its own steps from 0.
+``step -> lr``; the transform counts its own steps from 0. Every equation is computed in
+float64.
 
 The named optimizers (``sgd``, ``adagrad``, ``rmsprop``, ``adadelta``, ``adam``, ``adamw``)
 follow the algorithms, argument names and defaults documented for ``torch.optim``
@@ -18,12 +19,12 @@ as such: ``gd``, ``momentum_ema``, ``nesterov_lookahead`` (Sutskever et al. 2013
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from course_lib._validate import check_range, check_real
 
 __all__ = [
     "Transform", "apply_updates", "tree_map", "chain",
@@ -60,6 +61,14 @@ def tree_map(fn, *trees):
     return {k: fn(*(t[k] for t in trees)) for k in first}
 
 
+def _leafwise(fn, *trees):
+    """``tree_map(fn, *trees)`` on float64 arrays, giving float64 arrays (0-d included)."""
+    def leaf(*xs):
+        return np.asarray(fn(*(np.asarray(x, dtype=np.float64) for x in xs)), dtype=np.float64)
+
+    return tree_map(leaf, *trees)
+
+
 def _check_leaf(x, name):
     """A leaf must be a real number or an array of real numbers (not a list of arrays)."""
     if isinstance(x, dict):
@@ -85,9 +94,6 @@ def _check_tree(tree, name="params"):
 
 def _check_like(tree, ref, name="grads", ref_name="params"):
     """``tree`` must have exactly the keys and shapes of ``ref`` (nothing is broadcast)."""
-    if (type(tree) is np.ndarray and type(ref) is np.ndarray and tree.shape == ref.shape
-            and tree.dtype.kind == "f"):
-        return  # the common case, valid by every rule below: skip the general checks
     if isinstance(ref, dict) != isinstance(tree, dict):
         raise TypeError(f"{name} must be {'a dict' if isinstance(ref, dict) else 'an array'} "
                         f"like {ref_name}, got {type(tree).__name__}")
@@ -114,15 +120,8 @@ def _check_grads(grads, params):
         _check_like(grads, params)
 
 
-def _new(x):
-    """An uninitialised float64 array shaped like ``x``: the ``out=`` of one ufunc call, so
-    that every result is a fresh ndarray (0-d included) and no temporaries are made."""
-    # x.shape directly for an array: np.shape(x) alone costs more than a ufunc on 2 numbers
-    return np.empty(x.shape if type(x) is np.ndarray else np.shape(x), dtype=np.float64)
-
-
 def _zeros_like(params, fill=0.0):
-    """float64 buffers with the shapes of ``params``."""
+    """float64 arrays with the shapes of ``params``, filled with ``fill``."""
     _check_tree(params)
     return tree_map(lambda p: np.full(np.shape(p), fill, dtype=np.float64), params)
 
@@ -131,40 +130,35 @@ def apply_updates(params, updates):
     """``params + updates`` leaf by leaf (updates already carry the minus sign), as new arrays."""
     _check_tree(params)
     _check_like(updates, params, "updates", "params")
-    return tree_map(lambda p, u: np.add(p, u, out=_new(p), dtype=np.float64), params, updates)
+    return _leafwise(lambda w, u: w + u, params, updates)
+
+
+def _update_moment(g, m, decay, order):
+    """EMA of ``g^order`` started at 0: ``m_t = decay m_{t-1} + (1 - decay) g_t^order``."""
+    return _leafwise(lambda g, m: decay * m + (1 - decay) * g**order, g, m)
+
+
+def _bias_correction(moment, decay, t):
+    """``moment / (1 - decay^t)``: an EMA from 0 gives weight ``1 - decay^t`` to the data
+    (Kingma & Ba 2015, Sec. 3)."""
+    return _leafwise(lambda m: m / (1 - decay**t), moment)
 
 
 # ----------------------------------------------------------------------------------------------
-# Validation of hyper-parameters (messages name the argument and the allowed range)
+# Hyper-parameters (messages name the argument and the allowed range)
 # ----------------------------------------------------------------------------------------------
-
-def _check_number(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-
-
-def _check_range(value, name, what, low=0.0, high=math.inf, high_open=False):
-    """Raise ``ValueError("Invalid <what>: <value> (<name> must be in ...)")`` when out of range."""
-    _check_number(value, name)
-    ok = low <= value and (value < high if high_open else value <= high)
-    if not ok:  # also catches NaN
-        rng = f">= {low}" if high == math.inf else f"in [{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"Invalid {what}: {value} ({name} must be {rng})")
-
 
 def _check_betas(betas):
+    """``betas`` is a pair (its values are checked by ``scale_by_adam``)."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, b in enumerate(betas):
-        _check_range(b, f"betas[{i}]", f"beta parameter at index {i}", 0.0, 1.0, high_open=True)
 
 
 def _as_schedule(lr):
     """Validate ``lr``: a float >= 0 or a callable ``step -> lr``."""
     if callable(lr):
         return lr
-    _check_range(lr, "lr", "learning rate")
-    return float(lr)
+    return check_range(lr, "lr", what="learning rate")
 
 
 def _lr_at(lr, step):
@@ -172,7 +166,7 @@ def _lr_at(lr, step):
     if not callable(lr):
         return lr
     value = lr(step)
-    _check_number(value, "lr(step)")
+    check_real(value, "lr(step)")
     if not value >= 0:
         raise ValueError(f"Invalid learning rate: schedule gave {value} at step {step} "
                          f"(lr must be >= 0)")
@@ -241,12 +235,11 @@ def _empty_init(params):
 
 def scale(factor) -> Transform:
     """``u = factor * g``."""
-    _check_number(factor, "factor")
+    check_real(factor, "factor")
 
     def update(grads, state, params=None):
         _check_grads(grads, params)
-        return tree_map(lambda g: np.multiply(g, factor, out=_new(g), dtype=np.float64),
-                        grads), state
+        return _leafwise(lambda g: factor * g, grads), state
 
     return Transform(_empty_init, update)
 
@@ -264,15 +257,14 @@ def scale_by_learning_rate(lr) -> Transform:
         step = state.step if callable(lr) else 0
         rate = _lr_at(lr, step)  # eta_t
         new_state = ScheduleState(step + 1) if callable(lr) else state
-        updates = tree_map(lambda g: np.multiply(g, -rate, out=_new(g), dtype=np.float64), grads)
-        return updates, new_state
+        return _leafwise(lambda g: -rate * g, grads), new_state  # u = -eta_t g
 
     return Transform(init, update)
 
 
 def add_decayed_weights(weight_decay) -> Transform:
     """``u = g + lambda * w`` (L2 penalty added to the gradient, as ``weight_decay`` in torch)."""
-    _check_range(weight_decay, "weight_decay", "weight_decay value")
+    check_range(weight_decay, "weight_decay", what="weight_decay value")
 
     def update(grads, state, params=None):
         if params is None:
@@ -280,71 +272,25 @@ def add_decayed_weights(weight_decay) -> Transform:
         _check_like(grads, params)
         if weight_decay == 0:
             return grads, state
-
-        def leaf(g, w):  # g + lambda w
-            out = np.multiply(w, weight_decay, out=_new(w), dtype=np.float64)
-            out += g
-            return out
-
-        return tree_map(leaf, grads, params), state
+        return _leafwise(lambda g, w: g + weight_decay * w, grads, params), state  # g + lambda w
 
     return Transform(_empty_init, update)
 
 
-def _lerp_into(out, avg, decay):
-    """``out <- avg + (1 - decay) (out - avg) = decay avg + (1 - decay) out``, in place
-    (the lerp form torch.optim.Adam uses)."""
-    out -= avg
-    out *= 1.0 - decay
-    out += avg
-    return out
-
-
-def _ema_leaf(avg, x, decay):
-    """``decay * avg + (1 - decay) * x`` as one new array."""
-    out = np.subtract(x, avg, out=_new(x), dtype=np.float64)  # x - avg
-    out *= 1.0 - decay
-    out += avg
-    return out
-
-
-def _ema_sq_leaf(avg, x, decay):
-    """``decay * avg + (1 - decay) * x^2`` as one new array."""
-    return _lerp_into(np.square(x, out=_new(x), dtype=np.float64), avg, decay)
-
-
-def _momentum_buffer(g, b, momentum, dampening):
-    """``b_1 = g_1`` (no dampening on the first step); ``b_t = mu b_{t-1} + (1 - tau) g_t``."""
-    if b is None:
-        return np.array(g, dtype=np.float64)
-    if dampening == 0:
-        out = np.multiply(b, momentum, out=_new(b))
-        out += g
-        return out
-    out = np.multiply(g, 1.0 - dampening, out=_new(g), dtype=np.float64)
-    out += momentum * b
-    return out
-
-
-def _nesterov_step(g, b, momentum):
-    """``g_t + mu b_t`` (PyTorch's Nesterov: the gradient plus the look-ahead of the buffer)."""
-    out = np.multiply(b, momentum, out=_new(b))
-    out += g
-    return out
-
-
 def trace(momentum, dampening=0.0, nesterov=False) -> Transform:
-    """PyTorch SGD momentum buffer.
+    """PyTorch SGD momentum buffer (torch.optim.SGD documentation).
 
     ``b_1 = g_1``; ``b_t = mu b_{t-1} + (1 - tau) g_t``; output ``b_t`` or, with Nesterov,
-    ``g_t + mu b_t`` (torch.optim.SGD documentation).
+    ``g_t + mu b_t``.
     """
-    _check_range(momentum, "momentum", "momentum value")
-    _check_range(dampening, "dampening", "dampening value", 0.0, 1.0)
+    check_range(momentum, "momentum", what="momentum value")
+    check_range(dampening, "dampening", 0.0, 1.0, what="dampening value")
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening "
                          f"(got momentum={momentum} (must be > 0), dampening={dampening} "
                          "(must be 0))")
+
+    mu, tau = momentum, dampening
 
     def init(params):
         _check_tree(params)
@@ -352,13 +298,12 @@ def trace(momentum, dampening=0.0, nesterov=False) -> Transform:
 
     def update(grads, state, params=None):
         _check_grads(grads, params)
-        if state.momentum_buffer is None:  # b_1 = g_1
-            b = tree_map(lambda g: _momentum_buffer(g, None, momentum, dampening), grads)
+        if state.momentum_buffer is None:
+            b = _leafwise(np.copy, grads)  # b_1 = g_1 (no dampening on the first step)
         else:
             _check_like(grads, state.momentum_buffer)
-            b = tree_map(lambda g, b0: _momentum_buffer(g, b0, momentum, dampening),
-                         grads, state.momentum_buffer)
-        out = tree_map(lambda g, bt: _nesterov_step(g, bt, momentum), grads, b) if nesterov else b
+            b = _leafwise(lambda b, g: mu * b + (1 - tau) * g, state.momentum_buffer, grads)  # b_t
+        out = _leafwise(lambda g, b: g + mu * b, grads, b) if nesterov else b  # g_t + mu b_t
         return out, TraceState(state.step + 1, b)
 
     return Transform(init, update)
@@ -366,14 +311,14 @@ def trace(momentum, dampening=0.0, nesterov=False) -> Transform:
 
 def ema(decay) -> Transform:
     """Exponential moving average ``v_t = beta v_{t-1} + (1 - beta) g_t``, ``v_0 = 0``."""
-    _check_range(decay, "decay", "decay value", 0.0, 1.0, high_open=True)
+    check_range(decay, "decay", 0.0, 1.0, what="decay value", high_open=True)
 
     def init(params):
         return EmaState(0, _zeros_like(params))
 
     def update(grads, state, params=None):
         _check_like(grads, state.ema)
-        v = tree_map(lambda v_old, g: _ema_leaf(v_old, g, decay), state.ema, grads)  # v_t
+        v = _update_moment(grads, state.ema, decay, 1)  # v_t
         return v, EmaState(state.step + 1, v)
 
     return Transform(init, update)
@@ -385,45 +330,32 @@ def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, amsgrad=False) -> Transform:
     With ``amsgrad`` (Reddi et al. 2018, as implemented by torch.optim.Adam):
     ``v_max = max(v_max, v_t)`` and ``v_hat = v_max / (1 - b2^t)``.
     """
-    _check_betas((b1, b2))
-    _check_range(eps, "eps", "epsilon value")
+    for i, b in enumerate((b1, b2)):
+        check_range(b, f"betas[{i}]", 0.0, 1.0, what=f"beta parameter at index {i}",
+                    high_open=True)
+    check_range(eps, "eps", what="epsilon value")
 
     def init(params):
         v_max = _zeros_like(params) if amsgrad else None
         return AdamState(0, _zeros_like(params), _zeros_like(params), v_max)
 
-    def direction(m, v, t):  # m_hat / (sqrt(v_hat) + eps), in one new array
-        c1, c2 = 1.0 - b1**t, math.sqrt(1.0 - b2**t)  # m_hat = m / c1, sqrt(v_hat) = sqrt(v) / c2
-        out = np.sqrt(v, out=_new(v))
-        out += eps * c2  # c2 (sqrt(v_hat) + eps)
-        np.divide(m, out, out=out)
-        out *= c2 / c1
-        return out
-
     def update(grads, state, params=None):
         _check_like(grads, state.m)
         t = state.step + 1
-        m = tree_map(lambda m0, g: _ema_leaf(m0, g, b1), state.m, grads)  # m_t
-        v = tree_map(lambda v0, g: _ema_sq_leaf(v0, g, b2), state.v, grads)  # v_t
-        v_max = None
-        if amsgrad:  # v_max_t = max(v_max_{t-1}, v_t)
-            v_max = tree_map(lambda a, b: np.maximum(a, b, out=_new(a)), state.v_max, v)
-        out = tree_map(lambda mi, vi: direction(mi, vi, t), m, v_max if amsgrad else v)
-        return out, AdamState(t, m, v, v_max)
+        m = _update_moment(grads, state.m, b1, 1)  # m_t
+        v = _update_moment(grads, state.v, b2, 2)  # v_t
+        v_max = _leafwise(np.maximum, state.v_max, v) if amsgrad else None  # max_{s<=t} v_s
+        m_hat = _bias_correction(m, b1, t)  # m_hat_t
+        v_hat = _bias_correction(v_max if amsgrad else v, b2, t)  # v_hat_t
+        direction = _leafwise(lambda m_hat, v_hat: m_hat / (np.sqrt(v_hat) + eps), m_hat, v_hat)
+        return direction, AdamState(t, m, v, v_max)
 
     return Transform(init, update)
 
 
-def _normalise(g, sq, eps, eps_inside_sqrt):
-    """``g / (sqrt(sq) + eps)`` (PyTorch) or ``g / sqrt(sq + eps)`` (eps inside the root)."""
-    out = _new(sq)
-    if eps_inside_sqrt:
-        np.add(sq, eps, out=out)
-        np.sqrt(out, out=out)
-    else:
-        np.sqrt(sq, out=out)
-        out += eps
-    return np.divide(g, out, out=out, dtype=np.float64)
+def _sqrt_eps(s, eps, eps_inside_sqrt):
+    """``sqrt(s) + eps`` (PyTorch) or ``sqrt(s + eps)`` (eps inside the root)."""
+    return np.sqrt(s + eps) if eps_inside_sqrt else np.sqrt(s) + eps
 
 
 def scale_by_rms(alpha=0.99, eps=1e-8, centered=False, eps_inside_sqrt=False) -> Transform:
@@ -432,25 +364,19 @@ def scale_by_rms(alpha=0.99, eps=1e-8, centered=False, eps_inside_sqrt=False) ->
     ``centered``: ``v_t - g_avg^2`` replaces ``v_t``, with ``g_avg`` an EMA of g
     (Graves 2013; torch.optim.RMSprop). ``eps_inside_sqrt``: ``g / sqrt(v_t + eps)``.
     """
-    _check_range(alpha, "alpha", "alpha value", 0.0, 1.0)
-    _check_range(eps, "eps", "epsilon value")
+    check_range(alpha, "alpha", 0.0, 1.0, what="alpha value")
+    check_range(eps, "eps", what="epsilon value")
 
     def init(params):
         return RmsState(0, _zeros_like(params), _zeros_like(params) if centered else None)
 
-    def centred_var(v, a):  # v_tilde = v_t - g_avg^2
-        out = np.square(a, out=_new(a))
-        return np.subtract(v, out, out=out)
-
     def update(grads, state, params=None):
         _check_like(grads, state.v)
-        v = tree_map(lambda v0, g: _ema_sq_leaf(v0, g, alpha), state.v, grads)  # v_t
-        g_avg, var = None, v
-        if centered:
-            g_avg = tree_map(lambda a0, g: _ema_leaf(a0, g, alpha), state.g_avg, grads)
-            var = tree_map(centred_var, v, g_avg)
-        out = tree_map(lambda g, s: _normalise(g, s, eps, eps_inside_sqrt), grads, var)
-        return out, RmsState(state.step + 1, v, g_avg)
+        v = _update_moment(grads, state.v, alpha, 2)  # v_t
+        g_avg = _update_moment(grads, state.g_avg, alpha, 1) if centered else None  # g_avg_t
+        var = _leafwise(lambda v, a: v - a**2, v, g_avg) if centered else v  # v_t - g_avg_t^2
+        direction = _leafwise(lambda g, s: g / _sqrt_eps(s, eps, eps_inside_sqrt), grads, var)
+        return direction, RmsState(state.step + 1, v, g_avg)
 
     return Transform(init, update)
 
@@ -461,23 +387,18 @@ def scale_by_adagrad(initial_accumulator_value=0.0, eps=1e-10, eps_inside_sqrt=F
     Duchi, Hazan & Singer (2011); torch.optim.Adagrad. ``G_0 = initial_accumulator_value``.
     ``eps_inside_sqrt``: ``g_t / sqrt(G_t + eps)``.
     """
-    _check_range(initial_accumulator_value, "initial_accumulator_value",
-                 "initial_accumulator_value value")
-    _check_range(eps, "eps", "epsilon value")
+    check_range(initial_accumulator_value, "initial_accumulator_value",
+                what="initial_accumulator_value value")
+    check_range(eps, "eps", what="epsilon value")
 
     def init(params):
         return AdagradState(0, _zeros_like(params, float(initial_accumulator_value)))
 
-    def accumulate(s, g):  # G_t = G_{t-1} + g_t^2
-        out = np.square(g, out=_new(g), dtype=np.float64)
-        out += s
-        return out
-
     def update(grads, state, params=None):
         _check_like(grads, state.sum_sq)
-        s = tree_map(accumulate, state.sum_sq, grads)
-        out = tree_map(lambda g, si: _normalise(g, si, eps, eps_inside_sqrt), grads, s)
-        return out, AdagradState(state.step + 1, s)
+        G = _leafwise(lambda G, g: G + g**2, state.sum_sq, grads)  # G_t
+        direction = _leafwise(lambda g, G: g / _sqrt_eps(G, eps, eps_inside_sqrt), grads, G)
+        return direction, AdagradState(state.step + 1, G)
 
     return Transform(init, update)
 
@@ -488,24 +409,20 @@ def scale_by_adadelta(rho=0.9, eps=1e-6) -> Transform:
     ``v_t = rho v + (1 - rho) g^2``; ``dx = sqrt(u_{t-1} + eps) / sqrt(v_t + eps) * g``;
     ``u_t = rho u + (1 - rho) dx^2``; output ``dx`` (torch then applies ``-lr * dx``).
     """
-    _check_range(rho, "rho", "rho value", 0.0, 1.0)
-    _check_range(eps, "eps", "epsilon value")
-
-    def delta(g, u0, v):  # dx_t = sqrt(u_{t-1} + eps) / sqrt(v_t + eps) * g_t
-        out = np.add(v, eps, out=_new(v))
-        np.sqrt(out, out=out)
-        np.divide(g, out, out=out, dtype=np.float64)
-        out *= np.sqrt(u0 + eps)
-        return out
+    check_range(rho, "rho", 0.0, 1.0, what="rho value")
+    check_range(eps, "eps", what="epsilon value")
 
     def init(params):
         return AdadeltaState(0, _zeros_like(params), _zeros_like(params))
 
+    def delta(g, u, v):  # dx_t = sqrt(u_{t-1} + eps) / sqrt(v_t + eps) * g_t
+        return np.sqrt(u + eps) / np.sqrt(v + eps) * g
+
     def update(grads, state, params=None):
         _check_like(grads, state.v)
-        v = tree_map(lambda v0, g: _ema_sq_leaf(v0, g, rho), state.v, grads)  # v_t
-        dx = tree_map(delta, grads, state.u, v)
-        u = tree_map(lambda u0, d: _ema_sq_leaf(u0, d, rho), state.u, dx)  # u_t
+        v = _update_moment(grads, state.v, rho, 2)  # v_t
+        dx = _leafwise(delta, grads, state.u, v)  # dx_t
+        u = _update_moment(dx, state.u, rho, 2)  # u_t
         return dx, AdadeltaState(state.step + 1, v, u)
 
     return Transform(init, update)
@@ -519,7 +436,7 @@ def scale_by_newton(hess_fn, damping=0.0) -> Transform:
     """
     if not callable(hess_fn):
         raise TypeError(f"hess_fn must be callable (params -> Hessian), got {type(hess_fn)}")
-    _check_range(damping, "damping", "damping value")
+    check_range(damping, "damping", what="damping value")
 
     def init(params):
         _check_tree(params)
@@ -533,14 +450,13 @@ def scale_by_newton(hess_fn, damping=0.0) -> Transform:
             raise ValueError("newton needs params: call update(grads, state, params)")
         _check_like(grads, params)
         d = np.size(params)
-        h = np.asarray(hess_fn(params), dtype=np.float64)
         want = () if np.ndim(params) == 0 else (d, d)
+        h = np.asarray(hess_fn(params), dtype=np.float64)
         if h.shape != want and not (d == 1 and h.size == 1):
             raise ValueError(f"hess_fn(params) has shape {h.shape}, expected {want}")
         h = h.reshape(want) + damping * np.eye(d).reshape(want)  # H + lambda I
-        if np.ndim(params) == 0:
-            return np.divide(grads, h, out=_new(grads), dtype=np.float64), state
-        return np.linalg.solve(h, np.asarray(grads, dtype=np.float64)), state
+        g = np.asarray(grads, dtype=np.float64)
+        return np.asarray(g / h if np.ndim(params) == 0 else np.linalg.solve(h, g)), state
 
     return Transform(init, update)
 
@@ -572,19 +488,18 @@ def chain(*transforms: Transform) -> Transform:
 
 def _with_decay(weight_decay, *rest: Transform) -> Transform:
     """chain(add_decayed_weights(weight_decay), *rest), skipping the decay when it is 0."""
-    _check_range(weight_decay, "weight_decay", "weight_decay value")
-    head = (add_decayed_weights(weight_decay),) if weight_decay != 0 else ()
-    return chain(*head, *rest)
+    decay = add_decayed_weights(weight_decay)
+    return chain(decay, *rest) if weight_decay != 0 else chain(*rest)
 
 
 def sgd(lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0) -> Transform:
     """torch.optim.SGD: ``g += lambda w``; buffer ``b_1 = g_1``,
     ``b_t = mu b_{t-1} + (1 - tau) g_t``; step ``b_t`` (or ``g_t + mu b_t``); ``w -= lr step``.
     """
-    lr = _as_schedule(lr)
-    _check_range(momentum, "momentum", "momentum value")
+    lr_block = scale_by_learning_rate(lr)
+    check_range(momentum, "momentum", what="momentum value")
     mom = (trace(momentum, dampening, nesterov),) if momentum != 0 or nesterov else ()
-    return _with_decay(weight_decay, *mom, scale_by_learning_rate(lr))
+    return _with_decay(weight_decay, *mom, lr_block)
 
 
 def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
@@ -593,7 +508,7 @@ def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
     ``G_t = G_{t-1} + g_t^2``; ``w -= lr_t g_t / (sqrt(G_t) + eps)``.
     """
     lr = _as_schedule(lr)
-    _check_range(lr_decay, "lr_decay", "lr_decay value")
+    check_range(lr_decay, "lr_decay", what="lr_decay value")
     if lr_decay != 0:
         base = lr
 
@@ -609,37 +524,37 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
     """torch.optim.RMSprop: ``v_t = alpha v + (1 - alpha) g^2`` (minus ``g_avg^2`` if centered);
     ``b_t = mu b_{t-1} + g / (sqrt(v_t) + eps)``, ``b_0 = 0``; ``w -= lr b_t``.
     """
-    lr = _as_schedule(lr)
-    _check_range(momentum, "momentum", "momentum value")
+    lr_block = scale_by_learning_rate(lr)
+    check_range(momentum, "momentum", what="momentum value")
     block = scale_by_rms(alpha, eps, centered, eps_inside_sqrt)
     mom = (trace(momentum),) if momentum != 0 else ()
-    return _with_decay(weight_decay, block, *mom, scale_by_learning_rate(lr))
+    return _with_decay(weight_decay, block, *mom, lr_block)
 
 
 def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0) -> Transform:
     """torch.optim.Adadelta: ``scale_by_adadelta`` then ``w -= lr dx``."""
-    lr = _as_schedule(lr)
-    return _with_decay(weight_decay, scale_by_adadelta(rho, eps), scale_by_learning_rate(lr))
+    lr_block = scale_by_learning_rate(lr)
+    return _with_decay(weight_decay, scale_by_adadelta(rho, eps), lr_block)
 
 
 def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False) -> Transform:
     """torch.optim.Adam: ``g += lambda w`` (L2, coupled); ``m_t``, ``v_t`` as in
     ``scale_by_adam``; ``w -= lr m_hat / (sqrt(v_hat) + eps)``.
     """
-    lr = _as_schedule(lr)
+    lr_block = scale_by_learning_rate(lr)
     _check_betas(betas)
-    block = scale_by_adam(betas[0], betas[1], eps, amsgrad)
-    return _with_decay(weight_decay, block, scale_by_learning_rate(lr))
+    block = scale_by_adam(*betas, eps, amsgrad)
+    return _with_decay(weight_decay, block, lr_block)
 
 
 def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False) -> Transform:
     """torch.optim.AdamW (Loshchilov & Hutter 2019): decoupled decay
     ``w -= lr (m_hat / (sqrt(v_hat) + eps) + lambda w)``.
     """
-    lr = _as_schedule(lr)
+    lr_block = scale_by_learning_rate(lr)
     _check_betas(betas)
-    block = scale_by_adam(betas[0], betas[1], eps, amsgrad)
-    return chain(block, add_decayed_weights(weight_decay), scale_by_learning_rate(lr))
+    block = scale_by_adam(*betas, eps, amsgrad)
+    return chain(block, add_decayed_weights(weight_decay), lr_block)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -675,27 +590,18 @@ def nesterov_lookahead(lr, momentum=0.9) -> Transform:
     For the two lines of the paper in the original variables, see ``nesterov_lookahead_step``.
     """
     lr = _as_schedule(lr)
-    _check_range(momentum, "momentum", "momentum value")
+    check_range(momentum, "momentum", what="momentum value")
+    mu = momentum
 
     def init(params):
         return NesterovState(0, _zeros_like(params))
 
-    def velocity(v0, g, rate):  # v_{t+1} = mu v_t - lr g(theta_t)
-        v = np.multiply(g, -rate, out=_new(g), dtype=np.float64)
-        v += momentum * v0
-        return v
-
-    def step(v, v0):  # theta_{t+1} - theta_t = (1 + mu) v_{t+1} - mu v_t = v + mu (v - v0)
-        out = np.subtract(v, v0, out=_new(v))
-        out *= momentum
-        out += v
-        return out
-
     def update(grads, state, params=None):
         _check_like(grads, state.velocity)
-        rate = _lr_at(lr, state.step)
-        v = tree_map(lambda v0, g: velocity(v0, g, rate), state.velocity, grads)
-        return tree_map(step, v, state.velocity), NesterovState(state.step + 1, v)
+        rate = _lr_at(lr, state.step)  # eta_t
+        v = _leafwise(lambda v, g: mu * v - rate * g, state.velocity, grads)  # v_{t+1}
+        step = _leafwise(lambda v1, v0: (1 + mu) * v1 - mu * v0, v, state.velocity)  # theta step
+        return step, NesterovState(state.step + 1, v)
 
     return Transform(init, update)
 
@@ -707,7 +613,7 @@ def lookahead_to_weights(theta, state, momentum):
     """
     v = state.velocity if isinstance(state, NesterovState) else state
     _check_like(v, theta, "velocity", "theta")
-    return tree_map(lambda p, vi: np.subtract(p, np.multiply(momentum, vi)), theta, v)
+    return _leafwise(lambda theta, v: theta - momentum * v, theta, v)
 
 
 def nesterov_lookahead_step(w, v, grad_fn, lr, momentum):
@@ -716,13 +622,14 @@ def nesterov_lookahead_step(w, v, grad_fn, lr, momentum):
     ``v_new = mu v - lr grad_fn(w + mu v)``; ``w_new = w + v_new``. Returns ``(w_new, v_new)``.
     Arrays only (not dicts); nothing is mutated.
     """
-    _check_range(lr, "lr", "learning rate")
-    _check_range(momentum, "momentum", "momentum value")
+    check_range(lr, "lr", what="learning rate")
+    check_range(momentum, "momentum", what="momentum value")
     _check_like(v, w, "v", "w")
-    g = np.asarray(grad_fn(np.add(w, np.multiply(momentum, v))), dtype=np.float64)
+    w, v = np.asarray(w, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    g = np.asarray(grad_fn(w + momentum * v), dtype=np.float64)  # grad at the look-ahead point
     _check_like(g, w, "grad_fn(w + mu v)", "w")
-    v_new = momentum * np.asarray(v, dtype=np.float64) - lr * g  # v_{t+1}
-    return np.add(w, v_new), v_new  # w_{t+1} = w_t + v_{t+1}
+    v_new = momentum * v - lr * g  # v_{t+1}
+    return w + v_new, v_new  # w_{t+1} = w_t + v_{t+1}
 
 
 def newton(hess_fn, lr=1.0, damping=0.0) -> Transform:

@@ -171,7 +171,7 @@ def _levels(Z: np.ndarray, levels: int, log) -> tuple[np.ndarray, bool]:
 
 
 def _mark(ax, objective, attr: str, marker: str, label: str) -> None:
-    pts = getattr(objective, attr, None)
+    pts = getattr(objective, attr)  # minima or saddles (saddles may be None)
     if pts is None or np.size(pts) == 0:
         return
     pts = np.asarray(pts, dtype=float).reshape(-1, 2)
@@ -189,7 +189,7 @@ def contour(objective, ax=None, levels: int = 25, log="auto", n: int = 200, boun
     ``log=True`` spaces the levels geometrically above min f (Rosenbrock, Beale); "auto"
     does so when the range of f is wide compared with its median. Returns the Axes.
     """
-    if getattr(objective, "dim", 2) != 2:
+    if objective.dim != 2:
         raise ValueError(f"contour needs a 2-D objective, got dim={objective.dim}")
     if int(levels) < 2:
         raise ValueError(f"Invalid levels: {levels} (must be an int >= 2)")
@@ -217,7 +217,7 @@ def contour(objective, ax=None, levels: int = 25, log="auto", n: int = 200, boun
 
 def objective_title(objective) -> str:
     """Readable title from an objective's name ("six_hump_camel" -> "Six hump camel")."""
-    return str(getattr(objective, "name", "objective")).replace("_", " ").capitalize()
+    return str(objective.name).replace("_", " ").capitalize()
 
 
 def plot_trajectories(objective, traces: Mapping, ax=None, title: str | None = None,
@@ -228,7 +228,7 @@ def plot_trajectories(objective, traces: Mapping, ax=None, title: str | None = N
     so a diverging run leaves the frame instead of shrinking the picture. 1-D objectives are
     drawn with :func:`plot_1d`. Returns the Axes.
     """
-    if getattr(objective, "dim", 2) == 1:
+    if objective.dim == 1:
         return plot_1d(objective, traces, ax=ax, title=title)
     ax = contour(objective, ax=ax, title=title, **contour_kw)
     for name, style in colors_for(list(traces)).items():
@@ -266,13 +266,10 @@ def plot_1d(objective, points=None, ax=None, title: str | None = None, n: int = 
     return ax
 
 
-_SERIES_ATTRS = ("values", "losses", "loss", "step_losses", "update_losses", "train_loss")
-
-
 def _series(history) -> np.ndarray:
-    """Loss values of a history: an array, a Trace (``.values``) or a History-like object."""
-    for attr in _SERIES_ATTRS:
-        if hasattr(history, attr) and not callable(getattr(history, attr)):
+    """Loss values of a history: an array, a Trace (``.values``) or a History (``.losses``)."""
+    for attr in ("values", "losses"):
+        if hasattr(history, attr):
             return np.asarray(getattr(history, attr), dtype=float).ravel()
     return np.asarray(history, dtype=float).ravel()
 
@@ -365,7 +362,7 @@ class HTMLAnimation:
 def _xy(objective, trace) -> np.ndarray:
     """Trajectory as (T, 2) plot coordinates: the points in 2-D, (x, f(x)) in 1-D."""
     pts = _points(trace)
-    if getattr(objective, "dim", 2) == 1:
+    if objective.dim == 1:
         x = pts.ravel()
         with np.errstate(all="ignore"):
             return np.stack([x, np.asarray(objective.f(x), dtype=float)], axis=1)
@@ -376,7 +373,7 @@ def _static_background(objective, names, title, figsize, dpi):
     """Render the still parts once (contour, labels, legend): an RGBA image and the map
     from data to pixel coordinates, so each frame only redraws the moving lines."""
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
-    if getattr(objective, "dim", 2) == 1:
+    if objective.dim == 1:
         plot_1d(objective, ax=ax, title=title)
     else:
         contour(objective, ax=ax, title=title)
@@ -407,6 +404,15 @@ def animate_trajectories(objective, traces: Mapping, max_frames: int = 40, inter
     image, to_px, box, styles = _static_background(objective, list(traces), title, figsize, dpi)
     with np.errstate(all="ignore"):
         paths = {n: np.clip(to_px(_xy(objective, traces[n])), -1e5, 1e5) for n in traces}
+    fig, ax, clip = _player_figure(image, box, figsize, dpi)
+    draw = _frame_drawer(ax, clip, box, styles, paths)
+    frames = _frame_steps(max(len(p) for p in paths.values()), int(max_frames))
+    html = _to_jshtml(fig, draw, frames, interval, frame_format)
+    return HTMLAnimation(html, len(frames))
+
+
+def _player_figure(image, box, figsize, dpi):
+    """A figure showing only the pre-rendered background, and a clip box for the plot area."""
     fig = plt.figure(figsize=figsize, dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
     h, w = image.shape[:2]
@@ -415,12 +421,15 @@ def animate_trajectories(objective, traces: Mapping, max_frames: int = 40, inter
     ax.set_axis_off()
     clip = plt.Rectangle(box[:2], box[2], box[3], transform=ax.transData, visible=False)
     ax.add_patch(clip)
+    return fig, ax, clip
+
+
+def _frame_drawer(ax, clip, box, styles, paths):
+    """``draw(k)``: each path up to step k, its head, and the label "step k"."""
     artists = {n: (ax.plot([], [], lw=1.8, clip_path=clip, **st)[0],
                    ax.plot([], [], "o", color=st["color"], mec="white", ms=8, clip_path=clip)[0])
                for n, st in styles.items()}
     label = ax.text(box[0] + 6, box[1] + 6, "", fontsize=9, bbox={"facecolor": "white"})
-    length = max(len(p) for p in paths.values())
-    frames = np.unique(np.linspace(0, length - 1, min(length, int(max_frames))).round()).astype(int)
 
     def draw(k):
         for name, (line, head) in artists.items():
@@ -429,11 +438,21 @@ def animate_trajectories(objective, traces: Mapping, max_frames: int = 40, inter
             head.set_data(p[-1:, 0], p[-1:, 1])
         label.set_text(f"step {k}")
 
+    return draw
+
+
+def _frame_steps(length: int, max_frames: int) -> np.ndarray:
+    """At most ``max_frames`` evenly spaced steps of ``0 .. length - 1``, the last included."""
+    return np.unique(np.linspace(0, length - 1, min(length, max_frames)).round()).astype(int)
+
+
+def _to_jshtml(fig, draw, frames, interval, frame_format) -> str:
+    """The HTML/JS player of ``draw`` over ``frames``; closes ``fig``."""
     anim = animation.FuncAnimation(fig, draw, frames=frames, interval=interval)
     with plt.rc_context({"animation.frame_format": frame_format}):
         html = anim.to_jshtml(default_mode="once")
     plt.close(fig)
-    return HTMLAnimation(html, len(frames))
+    return html
 
 
 def draw_graph(value, ax=None):
@@ -472,7 +491,7 @@ def show(fig=None) -> None:
     import io
 
     fig = plt.gcf() if fig is None else fig
-    fig = getattr(fig, "figure", fig)  # an Axes -> its Figure
+    fig = fig.figure  # an Axes -> its Figure (a Figure is its own .figure)
     try:
         from IPython import get_ipython
         from IPython.display import Image, display

@@ -10,7 +10,8 @@ Pass a schedule as ``lr`` to any optimizer in ``course_lib.optim``; the optimize
 from __future__ import annotations
 
 import math
-import numbers
+
+from course_lib._validate import check_count, check_int, check_range
 
 __all__ = [
     "constant", "step_lr", "exponential", "exponential_decay", "inverse_time",
@@ -19,29 +20,19 @@ __all__ = [
 
 
 def _check_step(step):
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise TypeError(f"step must be an int, got {type(step).__name__}")
-    if step < 0:
-        raise ValueError(f"Invalid step: {step} (step must be an integer >= 0)")
-    return int(step)
+    """TypeError for a step that is not an int, ValueError for one below 0."""
+    return check_count(check_int(step, "step"), "step", 0, repeat_name=True)
 
 
 def _check_real(value, name, low=0.0, high=math.inf, low_open=False, high_open=False):
-    """Raise ValueError naming ``name`` and the range unless ``low <= value <= high``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    ok_low = value > low if low_open else value >= low
-    ok_high = value < high if high_open else value <= high
-    if not (ok_low and ok_high):  # also catches NaN
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"Invalid {name}: {value} ({name} must be in {lo}{low}, {high}{hi})")
-    return float(value)
+    """A float in the range, else "Invalid <name>: <value> (<name> must be in [low, high])"."""
+    return check_range(value, name, low, high, low_open=low_open, high_open=high_open,
+                       interval=True)
 
 
 def _check_count(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"Invalid {name}: {value!r} ({name} must be an integer >= {minimum})")
-    return int(value)
+    """An int >= minimum, else "Invalid <name>: <value> (<name> must be an integer >= ...)"."""
+    return check_count(value, name, minimum, repeat_name=True)
 
 
 def constant(lr):

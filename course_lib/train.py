@@ -9,12 +9,12 @@ finite, recording ``diverged=True``, so a divergence experiment writes nothing t
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from course_lib import clip as clipping
+from course_lib._validate import check_int, check_real, check_rng
 from course_lib.data import minibatches
 from course_lib.optim import apply_updates
 
@@ -58,19 +58,11 @@ class History(NamedTuple):
 
 
 # ---- validation -----------------------------------------------------------------------------
-def _check_count(value, name: str, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"Invalid {name}: {value} (must be >= {low})")
-    return int(value)
-
-
 def _check_positive_or_none(value, name: str, allow_zero: bool):
+    """None, or a finite float > 0 (>= 0 with ``allow_zero``)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be None or a real number, got {type(value).__name__}")
+    check_real(value, name, "None or a real number")
     if not (value >= 0 if allow_zero else value > 0) or not np.isfinite(value):
         raise ValueError(f"Invalid {name}: {value} (must be {'>=' if allow_zero else '>'} 0)")
     return float(value)
@@ -119,7 +111,7 @@ def minimize(objective, x0, optimizer, steps: int, tol: float | None = None) -> 
     its gradient is not finite (``diverged``; overflow warnings are silenced).
     """
     _check_optimizer(optimizer)
-    steps = _check_count(steps, "steps")
+    steps = check_int(steps, "steps", 0)
     tol = _check_positive_or_none(tol, "tol", allow_zero=True)
     x = _check_start(objective, x0)
     state = optimizer.init(x)
@@ -155,14 +147,13 @@ def _check_fit_args(model, X, y, optimizer, epochs, batch_size, rng, clip, X_val
         raise TypeError(f"model must have init(rng) and loss_and_grad(params, X, y), got "
                         f"{type(model).__name__}")
     _check_optimizer(optimizer)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_rng(rng)
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
     if len(X) != len(y) or len(y) == 0:
         raise ValueError(f"X and y must have the same length >= 1, got {len(X)} and {len(y)}")
-    _check_count(batch_size, "batch_size", low=1)
-    return (_check_count(epochs, "epochs"),
+    check_int(batch_size, "batch_size", 1)
+    return (check_int(epochs, "epochs", 0),
             _check_positive_or_none(clip, "clip (max_norm)", allow_zero=False))
 
 

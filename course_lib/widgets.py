@@ -755,35 +755,49 @@ class RunsPlot:
                   for n, t in traces.items()]
         styles = plots.colors_for(labels)
         for i, ((name, trace), label) in enumerate(zip(traces.items(), labels, strict=True)):
-            slot, style = self._slot(i), styles[label]
-            xy = self._xy(trace)
-            if losses is not None:
-                y = np.array(losses[name], dtype=float).ravel()
-            else:
-                with np.errstate(**_QUIET):
-                    y = np.array(trace.values if hasattr(trace, "values")
-                                 else self.objective.f(np.asarray(trace)), dtype=float).ravel()
-                    if self.f_min is not None:
-                        y = y - self.f_min
-            y[~np.isfinite(y)] = np.nan
-            finite = xy[np.isfinite(xy).all(axis=1)]
-            for key, data in (("path", xy), ("start", xy[:1]), ("end", finite[-1:])):
-                slot[key].set_data(data[:, 0], data[:, 1])
-                slot[key].set_color(style["color"])
-                slot[key].set_visible(True)
-            slot["path"].set_linestyle(style["linestyle"])
-            slot["path"].set_label(label)
-            slot["loss"].set_data(np.arange(y.size), y)
-            slot["loss"].set(color=style["color"], linestyle=style["linestyle"], label=label,
-                             visible=True)
+            y = self._loss_values(trace, None if losses is None else losses[name])
+            self._show_run(self._slot(i), self._xy(trace), y, label, styles[label])
         for slot in self.slots[len(traces):]:  # fewer runs than last time: hide the rest
             for artist in slot.values():
                 artist.set_visible(False)
                 artist.set_label("_hidden")
         if title is not None:
             self.left.title.set_text(title)
+        self._update_legends(labels, styles)
+        self._rescale_losses()
+
+    def _loss_values(self, trace, given) -> np.ndarray:
+        """The loss curve of one run: `given`, else f(x_t) (minus ``f_min``); NaN where not
+        finite."""
+        if given is not None:
+            y = np.array(given, dtype=float).ravel()
+        else:
+            with np.errstate(**_QUIET):
+                y = np.array(trace.values if hasattr(trace, "values")
+                             else self.objective.f(np.asarray(trace)), dtype=float).ravel()
+                if self.f_min is not None:
+                    y = y - self.f_min
+        y[~np.isfinite(y)] = np.nan
+        return y
+
+    def _show_run(self, slot: dict, xy: np.ndarray, y: np.ndarray, label: str,
+                  style: dict) -> None:
+        """Path, start, end (last finite point) and loss curve of one run, in its style."""
+        finite = xy[np.isfinite(xy).all(axis=1)]
+        for key, data in (("path", xy), ("start", xy[:1]), ("end", finite[-1:])):
+            slot[key].set_data(data[:, 0], data[:, 1])
+            slot[key].set_color(style["color"])
+            slot[key].set_visible(True)
+        slot["path"].set_linestyle(style["linestyle"])
+        slot["path"].set_label(label)
+        slot["loss"].set_data(np.arange(y.size), y)
+        slot["loss"].set(color=style["color"], linestyle=style["linestyle"], label=label,
+                         visible=True)
+
+    def _update_legends(self, labels: list, styles: dict) -> None:
+        """New legends only when the entries change; new texts only when the names do."""
         entries = [tuple(styles[label].values()) for label in labels]
-        if entries != self._entries:  # new legends only when the entries change
+        if entries != self._entries:
             fast_legend(self.left, loc="best", fontsize="small", framealpha=0.9)
             fast_legend(self.right, loc="best", fontsize="small")
             self._entries = entries
@@ -793,7 +807,6 @@ class RunsPlot:
                 for text, label in zip(texts, labels, strict=True):
                     text.set_text(label)
         self._labels = labels
-        self._rescale_losses()
 
     def _rescale_losses(self) -> None:
         """Loss panel limits, in round numbers so that the panel holds still during a drag:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.checks import (
+    KNOWN_MISTAKE,
     CheckError,
     as_float_array,
     check_array,
@@ -257,6 +258,15 @@ def test_check_array_names_the_mistake_on_value_shape_and_nan_failures():
     assert "NaN" in msg and "known mistake: division by zero." in msg
     msg = raises(check_array, [1.0, 7.0], [1.0, 2.0], mistakes=mistakes)
     assert "known mistake" not in msg
+
+
+def test_both_mistake_lines_start_with_the_public_constant():
+    # the autograder finds the mistake's description after KNOWN_MISTAKE
+    assert KNOWN_MISTAKE == "This matches a known mistake:"
+    msg = raises(check_array, [2.0], [1.0], mistakes={"doubled": [2.0]})
+    assert msg.splitlines()[-1] == f"{KNOWN_MISTAKE} doubled."
+    msg = raises(check_choice, "b", "a", ["a", "b"], mistakes={"swapped": "b"})
+    assert msg.splitlines()[-1] == f"{KNOWN_MISTAKE} swapped."
 
 
 def test_check_scalar_requires_a_single_number():

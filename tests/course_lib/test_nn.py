@@ -11,7 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.gradcheck import check_grad
-from course_lib.nn import MLP, Linear, ReLU, Sigmoid, SoftmaxCrossEntropy, Tanh, init_linear
+from course_lib.nn import (
+    ACTIVATIONS,
+    MLP,
+    Linear,
+    ReLU,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    Tanh,
+    activation_backward,
+    activation_forward,
+    init_linear,
+)
 
 
 def away_from_zero(rng, shape, margin=0.1):
@@ -109,6 +120,28 @@ def test_activation_forward_and_backward(layer_cls, phi):
         return layer.backward(R)
 
     check_grad(lambda v: float(np.sum(R * layer.forward(v))), grad, z)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_functions_against_central_differences(name):
+    rng = np.random.default_rng(6)
+    z, dout = away_from_zero(rng, (3, 4)), rng.normal(size=(3, 4))
+    h = activation_forward(name, z)
+    assert h is not z and h.shape == z.shape
+    dz = activation_backward(name, dout, z, h)
+    check_grad(lambda v: float(np.sum(dout * activation_forward(name, v))), lambda v: dz, z)
+
+
+def test_unknown_activation_names_raise_the_same_error_everywhere():
+    assert ACTIVATIONS == ("relu", "tanh", "sigmoid", "identity")
+    message = r"Invalid activation: 'gelu' \(must be one of \('relu', 'tanh', 'sigmoid', "
+    for make in (lambda: activation_forward("gelu", np.zeros(2)),
+                 lambda: activation_backward("gelu", np.ones(2), np.zeros(2), np.zeros(2)),
+                 lambda: MLP([2, 2], activation="gelu")):
+        with pytest.raises(ValueError, match=message):
+            make()
+    with pytest.raises(ValueError, match=r"Invalid activation: \['relu'\]"):
+        MLP([2, 2], activation=["relu"])  # unhashable: the same message
 
 
 def test_relu_gradient_is_zero_at_zero():

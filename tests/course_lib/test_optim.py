@@ -276,6 +276,19 @@ def test_adam_state_by_hand():
     assert "AdamState(step=1" in repr(state)
 
 
+def test_update_moment_and_bias_correction_by_hand():
+    g, m = np.array([2.0, -1.0]), np.array([1.0, 1.0])
+    np.testing.assert_allclose(optim._update_moment(g, m, 0.5, 1), [1.5, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(optim._update_moment(g, m, 0.5, 2), [2.5, 1.0], rtol=1e-15)
+    # the first EMA step from 0 is (1 - beta) g: the correction gives g back
+    first = optim._update_moment(g, np.zeros(2), 0.9, 1)
+    np.testing.assert_allclose(optim._bias_correction(first, 0.9, 1), g, rtol=1e-15)
+    tree = optim._update_moment({"a": g, "b": np.array(3.0)}, {"a": m, "b": np.array(1.0)}, 0.5, 1)
+    assert tree["b"].shape == () and float(tree["b"]) == 2.0
+    assert optim._bias_correction(tree, 0.5, 1)["b"] == 4.0
+    np.testing.assert_array_equal(m, [1.0, 1.0])  # nothing is written into the arguments
+
+
 def test_amsgrad_keeps_the_running_max_of_v():
     block = optim.scale_by_adam(0.0, 0.5, eps=0.0, amsgrad=True)
     state = block.init(np.zeros(1))

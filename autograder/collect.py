@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from nbgrader.api import Gradebook
 
-from autograder.course import Course
+from autograder.core.course import Course
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
 SKIP = ("__MACOSX", ".ipynb_checkpoints", ".DS_Store")

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_grading.py [--students 100] [--jobs N] [--assignment NAME]
 
-Builds a seeded simulated class (autograder.simulate) in a temporary copy of the course,
+Builds a seeded simulated class (autograder.demo.simulate) in a temporary copy of the course,
 grades one copy with `course grade` (student code in the sandboxed kernel, tests in the
 trusted process) and another with `nbgrader autograde` (everything in one kernel), checks
 that every student's score is identical, and prints submissions per minute for both and the
@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.compare import copy_course, nbgrader_autograde, scores
-from autograder.course import Course
-from autograder.grade import default_jobs
-from autograder.mistakes import load_bank
-from autograder.release import SOURCE_STEPS, release
-from autograder.simulate import simulate
+from autograder.core.course import Course, copy_config
+from autograder.demo.compare import copy_course, nbgrader_autograde, scores
+from autograder.demo.mistakes import load_bank
+from autograder.demo.simulate import simulate
+from autograder.grade.coordinator import default_jobs
+from autograder.release.steps import release
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "autograder" / "fixtures"
@@ -43,13 +43,13 @@ def build(work: Path, assignment: str | None, n: int) -> tuple[Course, str]:
         assignment, bank_dir = assignment or "ps1", FIXTURE / "mistakes"
     else:
         (work / "course" / "source").mkdir(parents=True)
-        shutil.copy(REPO / "nbgrader_config.py", work / "course")
+        copy_config(REPO, work / "course")  # with a SQLite gradebook of its own
         shutil.copytree(repo.source / assignment, work / "course" / "source" / assignment)
         bank_dir = None
     with (work / "course" / "nbgrader_config.py").open("a") as handle:
         handle.write("\nc.IgnoreWarnings.enabled = False  # nbgrader's stderr rule\n")
     course = Course.at(work / "course")
-    release(course, assignment, steps=SOURCE_STEPS)  # the class's own solutions are graded
+    release(course, assignment)  # no gate: the class's own solutions are graded
     simulate(course, assignment, n=n, seed=0, bank=load_bank(assignment, bank_dir))
     return course, assignment
 

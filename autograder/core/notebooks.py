@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
+from autograder.core.formats import KNOWN_MISTAKE_LINE
+
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
-KNOWN_MISTAKE = re.compile(r"This matches a known mistake: ([^\n]*?)\.?\s*$", re.MULTILINE)
 
 
 def read(path: str | Path) -> NotebookNode:
@@ -105,8 +105,8 @@ def solution_lines(nb: NotebookNode) -> list[str]:
 
 
 def known_mistakes(text: str) -> list[str]:
-    """Descriptions after "This matches a known mistake:" in a failure message."""
-    return [m.strip() for m in KNOWN_MISTAKE.findall(text or "")]
+    """The known mistakes a failure message names (:data:`formats.KNOWN_MISTAKE_LINE`)."""
+    return [m.strip() for m in KNOWN_MISTAKE_LINE.findall(text or "")]
 
 
 def as_text(value) -> str:
@@ -130,21 +130,26 @@ def normalize_outputs(nb) -> None:
                 cell["outputs"] = []
             continue
         for out in outputs:
-            kind = out.get("output_type")
-            if kind == "stream":
-                out["text"] = as_text(out.get("text"))
-                out["name"] = out.get("name") if out.get("name") in ("stdout", "stderr") \
-                    else "stdout"
-            elif kind == "error":
-                out["ename"] = as_text(out.get("ename"))
-                out["evalue"] = as_text(out.get("evalue"))
-                tb = out.get("traceback")
-                out["traceback"] = [as_text(t) for t in tb] if isinstance(tb, list) \
-                    else [as_text(tb)]
-            elif "text" in out:
-                out["text"] = as_text(out["text"])
-            data = out.get("data")
-            if isinstance(data, dict):
-                for mime, value in data.items():
-                    if isinstance(value, list) and mime.startswith("text/"):
-                        data[mime] = as_text(value)
+            _normalize_output(out)
+
+
+def _normalize_output(out) -> None:
+    """One output's text fields as strings (see :func:`normalize_outputs`)."""
+    kind = out.get("output_type")
+    if kind == "stream":
+        out["text"] = as_text(out.get("text"))
+        out["name"] = out.get("name") if out.get("name") in ("stdout", "stderr") \
+            else "stdout"
+    elif kind == "error":
+        out["ename"] = as_text(out.get("ename"))
+        out["evalue"] = as_text(out.get("evalue"))
+        tb = out.get("traceback")
+        out["traceback"] = [as_text(t) for t in tb] if isinstance(tb, list) \
+            else [as_text(tb)]
+    elif "text" in out:
+        out["text"] = as_text(out["text"])
+    data = out.get("data")
+    if isinstance(data, dict):
+        for mime, value in data.items():
+            if isinstance(value, list) and mime.startswith("text/"):
+                data[mime] = as_text(value)

@@ -14,22 +14,56 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from autograder.course import Course
+from autograder.core.course import SQLITE_FILE, Course, copy_config, sqlite_url
 
 
 def copy_course(course: Course, dest: Path) -> Course:
-    """A copy of the course directory (sources, releases, submissions, gradebook)."""
+    """A copy of the course directory (sources, releases, submissions, gradebook).
+
+    The copy's gradebook is SQLite in the copy (:func:`copy_config`): the course's own
+    ``gradebook.db`` copied, or the rows of its configured database (e.g. PostgreSQL)
+    copied into a new one. The original gradebook is only read.
+    """
     if dest.exists():
         shutil.rmtree(dest)
-    keep = ("nbgrader_config.py", "source", "release", "submitted", "gradebook.db")
     dest.mkdir(parents=True)
-    for name in keep:
-        src = course.root / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        elif src.is_file():
-            shutil.copy(src, dest / name)
-    return Course.at(dest)
+    copy_config(course.root, dest)
+    for name in ("source", "release", "submitted"):
+        if (course.root / name).is_dir():
+            shutil.copytree(course.root / name, dest / name)
+    copy = Course.at(dest)
+    if course.db_url == sqlite_url(course.root):
+        if (course.root / SQLITE_FILE).is_file():
+            shutil.copy(course.root / SQLITE_FILE, dest / SQLITE_FILE)
+    else:
+        copy_gradebook(course.db_url, copy.db_url)
+    return copy
+
+
+def copy_gradebook(src_url: str, dest_url: str) -> None:
+    """Every row of nbgrader's tables (and its schema version) from the database at
+    ``src_url`` into a new database at ``dest_url``."""
+    from nbgrader.api import Base
+    from sqlalchemy import MetaData, create_engine, insert, inspect, select
+
+    src, dest = create_engine(src_url), create_engine(dest_url)
+    try:
+        with src.connect() as read, dest.begin() as write:
+            names = inspect(read).get_table_names()
+            if not names:
+                return  # nothing was ever written: nbgrader creates the tables on first use
+            Base.metadata.create_all(write)
+            version = MetaData()
+            version.reflect(read, only=[n for n in names if n == "alembic_version"])
+            tables = [*version.sorted_tables, *Base.metadata.sorted_tables]
+            version.create_all(write)
+            for table in tables:
+                rows = [dict(r) for r in read.execute(select(table)).mappings()]
+                if rows:
+                    write.execute(insert(table), rows)
+    finally:
+        src.dispose()
+        dest.dispose()
 
 
 def nbgrader_autograde(course: Course, assignment: str, *extra: str) -> float:

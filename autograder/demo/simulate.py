@@ -1,7 +1,7 @@
 """A simulated class: the source solution with known mistakes injected, blank and broken.
 
 Student ``sNNN``'s notebook is the released notebook with every exercise filled in from the
-instructor's solution, with zero or more mistakes from the bank (``autograder.mistakes``)
+instructor's solution, with zero or more mistakes from the bank (``autograder.demo.mistakes``)
 applied inside the solution region of the named cell; or the released notebook untouched
 (blank); or broken (a syntax error, or a file that is not valid JSON). Seeded.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.mistakes import Mistake, load_bank
+from autograder.core import notebooks as nbk
+from autograder.core.course import Course
+from autograder.demo.mistakes import Mistake, load_bank
 
 KINDS = ("full", "mistakes", "blank", "syntax-error", "invalid-json")
 MANIFEST = "simulated.json"

@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import course_lib
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.release import MARKER, file_text, leaks, release
+from autograder.core import notebooks as nbk
+from autograder.core.course import Course
+from autograder.release.steps import MARKER, file_text, leaks, release
 
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "mistakes*")
 

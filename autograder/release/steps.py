@@ -1,4 +1,5 @@
-"""``course release``: check the instructor's notebook, generate the student version, scan it.
+"""Stage 1, ``source/`` to ``release/``: check the instructor's notebook, generate the
+student version, scan it.
 
 Steps, in order (each raises :class:`ReleaseError` with the reason):
 
@@ -9,14 +10,11 @@ Steps, in order (each raises :class:`ReleaseError` with the reason):
 2. :func:`generate` runs nbgrader's ``GenerateAssignment`` (``release/<assignment>/`` and
    the assignment in the gradebook).
 3. :func:`scan_release` fails if any solution code or hidden-test text survived in any
-   released file, or an exercise cell does not raise ``NotImplementedError``.
-4. :func:`check_pipeline` submits the source solution as a student of a scratch copy of
-   the course and grades it with ``course grade`` (sandboxed when it can be): every
-   auto-graded test must earn full marks. Only this step catches what fails in the
-   pipeline alone (the sandbox, nbgrader's own steps).
+   released file, or an exercise cell does not raise ``NotImplementedError``; the student
+   version is then removed again.
 
-When step 3 or 4 fails, the student version is removed again: nothing half-checked is
-left in ``release/`` to hand out.
+``course release`` then runs the release gate, which grades the solution as a student
+(:mod:`autograder.verbs.release`).
 """
 
 from __future__ import annotations
@@ -28,11 +26,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import notebooks as nbk
-from autograder import sandbox
-from autograder.course import Course
-from autograder.execute import Limits, execute_submission
-from autograder.grade import IgnoreWarnings
+from autograder.core import notebooks as nbk
+from autograder.sandbox import bwrap
+from autograder.core.course import Course
+from autograder.run.execute import execute_submission
+from autograder.sandbox.limits import Limits
+from autograder.run.preprocessors import IgnoreWarnings
 
 # nbgrader's markers, and near misses that nbgrader would not recognise (so not remove).
 MARKER = re.compile(r"#+ *(BEGIN|END) +(SOLUTION|HIDDEN)[A-Z ]*", re.IGNORECASE)
@@ -60,7 +59,8 @@ def check_source(course: Course, assignment: str) -> None:
     path = course.source_notebook(assignment)
     if not path.is_file():
         raise ReleaseError(f"{assignment}: no source notebook {path}")
-    from autograder.grade import restricted_course_lib, test_plan
+    from autograder.run.plan import test_plan
+    from autograder.sandbox.withhold import restricted_course_lib
 
     nb = nbk.read(path)
     with tempfile.TemporaryDirectory(prefix="course-lib-") as scratch:
@@ -131,90 +131,19 @@ def scan_release(course: Course, assignment: str) -> None:
                            + "\n  ".join(problems))
 
 
-CHECK_STUDENT = "release-check"  # the source solution's student id in the scratch course
+STEPS = [check_source, generate, scan_release]
 
 
-def scratch_course(course: Course, assignment: str, dest: Path) -> Course:
-    """A course at ``dest`` with this one's configuration and ``source/<assignment>``,
-    released there (its own gradebook: the real one is neither read nor written)."""
-    dest.mkdir(parents=True)
-    shutil.copy(course.root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(course.source / assignment, dest / "source" / assignment,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    scratch = Course.at(dest)
-    generate(scratch, assignment)
-    return scratch
-
-
-def pipeline_problems(scratch: Course, assignment: str) -> list[str]:
-    """Why the graded solution of ``scratch`` lacks auto-graded marks ([]: full marks)."""
-    from autograder.results import load_results
-
-    subs = load_results(scratch, assignment)
-    if not subs:
-        return ["the solution was not graded"]
-    sub = subs[0]
-    problems = []
-    for q in sub.questions:
-        if q.manual or q.passed:
-            continue
-        why = "; ".join(q.messages) or "no points"
-        problems.append(f"{q.grade_id} ({q.score:g} / {q.max_score:g}): {why}")
-    return problems + [f"grader note: {r}" for r in sub.reasons if problems]
-
-
-def check_pipeline(course: Course, assignment: str, keep: Path | None = None) -> None:
-    """Step 4: the solution, submitted as a student, earns full auto-graded marks through
-    ``course grade`` (sandboxed when bubblewrap can be used here).
-
-    ``keep``: copy the scratch course there (its ``autograded/`` notebook and
-    ``grading.json`` show what happened), whatever the outcome.
-    """
-    from autograder.grade import grade
-    from autograder.simulate import solved
-
-    tmp = Path(tempfile.mkdtemp(prefix="course-release-check-"))
-    try:
-        scratch = scratch_course(course, assignment, tmp / "course")
-        nb = solved(nbk.read(scratch.source_notebook(assignment)),
-                    nbk.read(scratch.release_notebook(assignment)))
-        path = scratch.submitted / CHECK_STUDENT / assignment / f"{assignment}.ipynb"
-        path.parent.mkdir(parents=True)
-        nbformat.write(nb, str(path))
-        sandboxed = sandbox.available(str(scratch.root))
-        grade(scratch, assignment, [CHECK_STUDENT], jobs=1, progress=False,
-              sandboxed=sandboxed)
-        problems = pipeline_problems(scratch, assignment)
-        if keep is not None:
-            shutil.copytree(scratch.root, keep, dirs_exist_ok=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if problems:
-        where = "" if sandboxed else " (not sandboxed: bubblewrap is not usable here)"
-        raise ReleaseError(
-            f"{assignment}: the solution, submitted as a student, does not earn full marks "
-            f"through `course grade`{where}:\n  " + "\n  ".join(problems)
-            + "\n  (`course release --keep-check DIR` keeps the graded copy for a look)")
-
-
-SOURCE_STEPS = [check_source, generate, scan_release]  # no grading run (fast)
-STEPS = [*SOURCE_STEPS, check_pipeline]
-
-
-def release(course: Course, assignment: str, steps=STEPS, keep_check: Path | None = None) -> Path:
+def release(course: Course, assignment: str, steps=STEPS) -> Path:
     """Run the release steps; the student notebook's path.
 
-    If a step after :func:`generate` fails, ``release/<assignment>/`` is removed again.
-    ``keep_check``: where :func:`check_pipeline` leaves its graded scratch course.
+    If :func:`scan_release` fails, ``release/<assignment>/`` is removed again.
     """
     for step in steps:
         try:
-            if step is check_pipeline:
-                step(course, assignment, keep=keep_check)
-            else:
-                step(course, assignment)
+            step(course, assignment)
         except ReleaseError:
-            if step in (scan_release, check_pipeline):
+            if step is scan_release:
                 shutil.rmtree(course.release / assignment, ignore_errors=True)
             raise
     return course.release_notebook(assignment)

@@ -17,8 +17,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.plugins.export import CsvExportPlugin
 
-from autograder.course import Course
-from autograder.results import load_results
+from autograder.core.course import Course
+from autograder.results.load import load_results
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

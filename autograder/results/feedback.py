@@ -12,9 +12,10 @@ from __future__ import annotations
 from html import escape, unescape
 from pathlib import Path
 
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.results import (
+from autograder.core import notebooks as nbk
+from autograder.core.course import Course
+from autograder.results.html import STYLE, question_label
+from autograder.results.load import (
     Submission,
     hidden_lines,
     load_results,
@@ -59,16 +60,6 @@ def shown(text: str, hidden: set[str]) -> str:
     text = redact(text, hidden | MARKERS)
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + " [...]"
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.4rem;
-text-align:left;vertical-align:top}.ok{color:#0072B2}.bad{color:#D55E00}
-pre{white-space:pre-wrap;margin:0}"""
-
-
-def question_label(grade_id: str) -> str:
-    """``test_gd_step`` -> ``gd_step``: the exercise a test cell checks."""
-    return grade_id.removeprefix("test_")
-
 
 def render(sub: Submission, title: str, hidden: set[str] = frozenset()) -> str:
     """The feedback page of one submission (HTML, escaped); messages and notes redacted
@@ -77,6 +68,8 @@ def render(sub: Submission, title: str, hidden: set[str] = frozenset()) -> str:
     for q in sub.questions:
         if q.missing:
             status = "missing: this cell was deleted from your notebook, so it was not graded"
+        elif q.pending:
+            status = "graded by hand: not graded yet"
         elif q.manual:
             status = "graded by hand"
         else:
@@ -89,16 +82,18 @@ def render(sub: Submission, title: str, hidden: set[str] = frozenset()) -> str:
         css = "ok" if q.passed else "bad"
         rows.append(
             f"<tr><td>{escape(question_label(q.grade_id))}</td>"
-            f"<td class={css}>{q.score:g} / {q.max_score:g}</td>"
+            f"<td class={css}>{'-' if q.pending else f'{q.score:g}'} / {q.max_score:g}</td>"
             f"<td>{status}</td><td>{detail}</td></tr>"
         )
+    waiting = sum(q.max_score for q in sub.questions if q.pending)
+    later = f" {waiting:g} of them are graded by hand and not graded yet." if waiting else ""
     notes = "".join(f"<li>{escape(shown(r, hidden))}</li>" for r in sub.reasons)
     notes = f"<h2>Notes from the grader</h2><ul>{notes}</ul>" if notes else ""
     return (
         f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
         f"<p>Student <b>{escape(sub.student)}</b>: <b>{sub.score:g} / {sub.max_score:g}</b> "
-        "points.</p><table><tr><th>Exercise</th><th>Points</th><th>Status</th>"
+        f"points.{later}</p><table><tr><th>Exercise</th><th>Points</th><th>Status</th>"
         f"<th>What went wrong</th></tr>{''.join(rows)}</table>{notes}</body></html>"
     )
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.grade import RESULT_FILE
+from autograder.core import notebooks as nbk
+from autograder.core.course import Course
+from autograder.core.formats import RESULT_FILE
 
 REDACTED = "[hidden test code]"
 
@@ -31,6 +31,7 @@ class Question:
     max_score: float
     manual: bool = False
     missing: bool = False  # the grade cell is not in the submitted notebook (deleted)
+    pending: bool = False  # graded by hand, and not graded yet
     messages: list[str] = field(default_factory=list)
     mistakes: list[str] = field(default_factory=list)
 
@@ -130,6 +131,7 @@ def load_submission(course: Course, assignment: str, student: str, gb) -> Submis
                          float(grade.max_score), manual=not missing and (
                              cell.cell_type == "markdown" or bool(grade.needs_manual_grade)),
                          missing=missing)
+            q.pending = q.manual and bool(grade.needs_manual_grade)
             if cells and cell.name in cells and q.score < q.max_score:
                 q.messages = failure_messages(cells[cell.name], hidden)
                 q.mistakes = [m for msg in q.messages for m in nbk.known_mistakes(msg)]

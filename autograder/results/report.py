@@ -19,10 +19,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
-from autograder.course import Course  # noqa: E402
-from autograder.feedback import STYLE, question_label  # noqa: E402
-from autograder.grade import RESULT_FILE  # noqa: E402
-from autograder.results import Submission, load_results, write_text  # noqa: E402
+from autograder.core.course import Course  # noqa: E402
+from autograder.core.formats import RESULT_FILE  # noqa: E402
+from autograder.results.html import STYLE, question_label  # noqa: E402
+from autograder.results.load import Submission, load_results, write_text  # noqa: E402
 
 BLUE, ORANGE = "#0072B2", "#E69F00"  # Okabe-Ito
 

@@ -12,19 +12,19 @@ Kernels are started one ahead of need (:class:`KernelPool`): while a submission 
 kernel for the next one is already booting, so no submission waits for a cold start, and
 each submission still gets a fresh process.
 
-Every kernel starts in the grading environment (:mod:`autograder.environment`) and works in
+Every kernel starts in the grading environment (:mod:`autograder.sandbox.environment`) and works in
 a scratch copy of the submission's data files. With ``Limits.sandbox`` it runs under
-bubblewrap (:mod:`autograder.sandbox`) and talks to the grader over ZeroMQ ``ipc`` sockets in
+bubblewrap (:mod:`autograder.sandbox.bwrap`) and talks to the grader over ZeroMQ ``ipc`` sockets in
 its own run directory. Output beyond ``Limits.output_mb`` is dropped and the run directory
 is kept under ``Limits.disk_mb``.
 
 With a :class:`TestPlan` (``course grade``, ``course release``), the tests never run in the
 kernel: the kernel runs the student's cells and the instructor's non-test cells, and each
-test cell runs in the trusted process (:mod:`autograder.trusted`) while the kernel serves
-the calls of the student's functions (:mod:`autograder.rpc`); the test cell's outputs are
+test cell runs in the trusted process (:mod:`autograder.run.trusted`) while the kernel serves
+the calls of the student's functions (:mod:`autograder.run.rpc`); the test cell's outputs are
 what the kernel printed while serving it, then what the test printed and raised. With
 ``course_lib`` set, the kernel imports that copy of ``course_lib`` (the assignment's
-withheld names removed: :mod:`autograder.withhold`) instead of the real one.
+withheld names removed: :mod:`autograder.sandbox.withhold`) instead of the real one.
 """
 
 from __future__ import annotations
@@ -33,168 +33,26 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, List, Unicode
 
-from autograder import notebooks as nbk
-from autograder import rpc, sandbox
-from autograder.environment import grading_env
-from autograder.notebooks import normalize_outputs
-from autograder.plan import TestPlan
-
-# What ``python -m ipykernel_launcher`` does, minus importing the debugger (debugpy): a
-# tenth of a second of CPU per kernel that grading never uses.
-GRADING_KERNEL = (
-    "import sys\n"
-    "sys.modules['debugpy'] = None  # ipykernel then runs without its debugger\n"
-    "if sys.path[0] == '':\n"
-    "    del sys.path[0]\n"
-    "from ipykernel import kernelapp\n"
-    "kernelapp.launch_new_instance()\n"
-)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one submission.
-
-    cell_timeout: seconds per cell (then the cell is interrupted, as nbgrader does).
-    wall_clock:   seconds for the whole notebook (then the kernel is killed).
-    memory_mb:    address-space limit of the kernel process in MiB (0: none).
-
-    sandbox:      run the kernel under bubblewrap (:mod:`autograder.sandbox`), in its own
-                  pids/memory cgroups when available; ``course grade`` turns it on.
-    cpu_seconds, file_mb, processes, output_mb, disk_mb, files: CPU time of the kernel (0:
-                  the wall clock + 10 s), largest file it writes, tasks (processes and
-                  threads) in its cgroup, output kept per notebook, size of its run
-                  directory, number of files and folders in its run directory.
-    """
-
-    cell_timeout: int = 60
-    wall_clock: float = 600.0
-    memory_mb: int = 2048
-    sandbox: bool = False
-    cpu_seconds: int = 0
-    file_mb: int = 64
-    processes: int = 128
-    output_mb: int = 8
-    disk_mb: int = 256
-    files: int = 10000
-
-    def __post_init__(self):
-        if self.cell_timeout <= 0:
-            raise ValueError(f"Invalid cell_timeout: {self.cell_timeout} (must be > 0)")
-        if self.wall_clock <= 0:
-            raise ValueError(f"Invalid wall_clock: {self.wall_clock} (must be > 0)")
-        if self.memory_mb < 0:
-            raise ValueError(f"Invalid memory_mb: {self.memory_mb} (must be >= 0)")
-        for name in ("cpu_seconds", "file_mb", "processes", "output_mb", "disk_mb", "files"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"Invalid {name}: {getattr(self, name)} (must be >= 0)")
-
-
-class LimitedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start through :mod:`autograder.kernel_launcher`."""
-
-    memory_mb = Integer(0, help="address-space limit of the kernel (MiB)").tag(config=True)
-    launcher_args = List(Unicode(), help="more kernel_launcher options").tag(config=True)
-    run_dir = Unicode("", help="the kernel's run directory (sandboxed kernels)")
-    cgroup = Unicode("", help="name of the kernel's cgroups")
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        if cmd[1:3] == ["-m", "ipykernel_launcher"]:
-            cmd = [cmd[0], "-c", GRADING_KERNEL, *cmd[3:]]
-        launcher = [sys.executable, "-m", "autograder.kernel_launcher"]
-        return [*launcher, "--memory-mb", str(self.memory_mb), *self.launcher_args, "--", *cmd]
-
-
-class KernelPool:
-    """Hands out freshly started kernels, keeping ``ahead`` more booting in the background."""
-
-    def __init__(self, limits: Limits, kernel_name: str = "python3", ahead: int = 1,
-                 course_lib: str = ""):
-        self.limits, self.kernel_name, self.ahead = limits, kernel_name, ahead
-        self.course_lib = course_lib  # a restricted copy of course_lib for the kernel, or ""
-        self._spare: list[LimitedKernelManager] = []
-        self._home = tempfile.mkdtemp(prefix="course-kernel-")
-
-    def _launch(self) -> LimitedKernelManager:
-        lim = self.limits
-        run = Path(tempfile.mkdtemp(prefix="run-", dir=self._home))
-        (run / "work").mkdir()
-        cgroup = f"k{os.getpid()}-{run.name}"
-        extra = ["--cpu-seconds", str(lim.cpu_seconds or int(lim.wall_clock) + 10),
-                 "--file-mb", str(lim.file_mb), "--processes", str(lim.processes)]
-        options = {}
-        if lim.sandbox:
-            # ZeroMQ over Unix sockets in the run directory: the sandbox has no network.
-            extra += ["--sandbox-dir", str(run), "--cgroup", cgroup]
-            if self.course_lib:  # mounted over the real one: its files are not there
-                extra += ["--course-lib", self.course_lib]
-            options = {"transport": "ipc", "ip": str(run / "kernel"),
-                       "connection_file": str(run / "kernel.json")}
-        km = LimitedKernelManager(kernel_name=self.kernel_name, memory_mb=lim.memory_mb,
-                                  launcher_args=extra, run_dir=str(run),
-                                  cgroup=cgroup if lim.sandbox else "", **options)
-        # the environment of the trusted process too (autograder.environment)
-        env = grading_env(lim.sandbox)
-        if self.course_lib and not lim.sandbox:  # first on the path (not a defence)
-            env["PYTHONPATH"] = str(Path(self.course_lib).parent)
-        if lim.sandbox:  # signals do not cross bwrap: interrupt by message
-            km.kernel_spec.interrupt_mode = "message"
-        run_sync(km.start_kernel)(
-            cwd=str(run / "work"), env=env,
-            extra_arguments=["--HistoryManager.hist_file=:memory:"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        return km
-
-    def fill(self) -> None:
-        """Start kernels until ``ahead`` are booting or ready."""
-        while len(self._spare) < self.ahead:
-            self._spare.append(self._launch())
-
-    def take(self) -> LimitedKernelManager:
-        """A started kernel for one submission; the next one starts booting now."""
-        km = self._spare.pop(0) if self._spare else self._launch()
-        self.fill()
-        return km
-
-    def close(self) -> None:
-        for km in self._spare:
-            shutdown(km)
-        self._spare.clear()
-        shutil.rmtree(self._home, ignore_errors=True)
-
-
-def shutdown(km: LimitedKernelManager) -> None:
-    """Stop a kernel for good (it is never reused); nothing it started survives."""
-    try:
-        run_sync(km.shutdown_kernel)(now=True)
-    except Exception:  # noqa: BLE001  (a kernel that is already gone is fine)
-        pass
-    if km.cgroup:
-        sandbox.remove_cgroup(km.cgroup)
-    if km.run_dir:
-        shutil.rmtree(km.run_dir, ignore_errors=True)
-
+from autograder.core import notebooks as nbk
+from autograder.core.notebooks import normalize_outputs
+from autograder.run import rpc
+from autograder.run.kernels import LimitedKernelManager, kernel_pid, kernel_pool, shutdown
+from autograder.run.plan import TestPlan
+from autograder.run.scratch import copy_inputs, dir_usage
+from autograder.sandbox.limits import FLOOD_FACTOR, TRUSTED_GRACE, WATCH_INTERVAL, Limits
 
 # The kernel's end of the channel, installed before the first cell; then one serve per cell.
 CONNECT_CODE = """def _course_connect():
@@ -209,7 +67,6 @@ _course_connect()
 del _course_connect
 """
 SERVE_CODE = "__import__('sys').modules['_course_rpc'].peer.serve({epoch})"
-GRACE = 10.0  # seconds the trusted process may take to finish a cell after the kernel did
 
 
 class CourseExecute(Execute):
@@ -294,7 +151,7 @@ class CourseExecute(Execute):
             self.execute_cell(serve, index, store_history=test)
         finally:
             self.nb.cells[index] = cell
-            thread.join(GRACE)
+            thread.join(TRUSTED_GRACE)
             if thread.is_alive():
                 self.session.abort()
                 thread.join()
@@ -322,7 +179,7 @@ class CourseExecute(Execute):
             self.output_used += len(json.dumps(msg.get("content", {}), default=str))
             if self.output_used > self.output_cap:
                 self.output_dropped = True
-                if self.output_used > 16 * self.output_cap and self.on_flood:
+                if self.output_used > FLOOD_FACTOR * self.output_cap and self.on_flood:
                     self.on_flood()
                 return None
         return super().output(outs, msg, display_id, cell_index)
@@ -338,38 +195,6 @@ def mark_dead(cells: list[NotebookNode], reason: str) -> None:
             )]
 
 
-def _kernel_pid(km: LimitedKernelManager) -> int | None:
-    process = getattr(getattr(km, "provisioner", None), "process", None)
-    return getattr(process, "pid", None)
-
-
-_POOL: KernelPool | None = None
-
-
-def kernel_pool(limits: Limits, kernel_name: str = "python3", ahead: int | None = None,
-                course_lib: str = ""):
-    """This process's kernel pool (created on first use, closed at exit).
-
-    ``ahead`` kernels boot in the background (default: 0, or what the pool already has;
-    grading workers ask for 1). ``course_lib``: the copy of course_lib the kernels import.
-    """
-    global _POOL
-    if _POOL is None or _POOL.limits != limits or _POOL.kernel_name != kernel_name or \
-            _POOL.course_lib != course_lib:
-        if _POOL is not None:
-            _POOL.close()
-        _POOL = KernelPool(limits, kernel_name, ahead=0 if ahead is None else ahead,
-                           course_lib=course_lib)
-        import atexit
-        from multiprocessing import util
-
-        util.Finalize(_POOL, _POOL.close, exitpriority=10)
-        atexit.register(_POOL.close)
-    elif ahead is not None:
-        _POOL.ahead = ahead
-    return _POOL
-
-
 @dataclass
 class ExecutionResult:
     """The executed notebook, its run time in seconds and why anything went wrong.
@@ -383,30 +208,6 @@ class ExecutionResult:
     calls: int = 0
 
 
-def _dir_usage(path: Path, max_entries: int = 0) -> tuple[int, int]:
-    """(bytes, files and folders) under ``path``; counting stops beyond ``max_entries``."""
-    total = entries = 0
-    for root, dirs, files in os.walk(path):
-        entries += len(dirs) + len(files)
-        if max_entries and entries > max_entries:
-            break
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return total, entries
-
-
-def _copy_inputs(workdir: str | None, scratch: Path) -> None:
-    """The submission's data files (not notebooks) into the kernel's scratch folder."""
-    if not workdir or not Path(workdir).is_dir():
-        return
-    for path in Path(workdir).rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
-            target = scratch / path.relative_to(workdir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, target)
-
-
 def execute_submission(
     nb: NotebookNode, limits: Limits, workdir: str | None = None, config=None,
     plan: TestPlan | None = None, course_lib: str = "",
@@ -418,74 +219,111 @@ def execute_submission(
     run = Path(km.run_dir)
     # The kernel and the trusted process each work in their own scratch copy of the data
     # files (sandboxed, the course directory is not even visible).
-    _copy_inputs(workdir, run / "work")
+    copy_inputs(workdir, run / "work")
+    executor = new_executor(limits, config, plan, workdir, run)
+    start = time.monotonic()
+    try:
+        with Watchdog(km, limits, run) as watch:
+            executor.on_flood = lambda: watch.kill(f"output limit of {limits.output_mb} MiB")
+            reasons = run_cells(executor, nb, km, str(run / "work"))
+        alive = watch.reason is None and run_sync(km.is_alive)()
+    finally:
+        shutdown(km)
+    reasons += what_went_wrong(nb, executor, watch.reason, alive, limits)
+    calls = executor.session.calls if executor.session is not None else 0
+    return ExecutionResult(nb, time.monotonic() - start, reasons, calls)
+
+
+def new_executor(limits: Limits, config, plan: TestPlan | None, workdir: str | None,
+                 run: Path) -> CourseExecute:
+    """nbgrader's ``Execute`` set up for one submission (and its trusted process)."""
     executor = CourseExecute(config=config) if config is not None else CourseExecute()
     executor.timeout = limits.cell_timeout
     executor.output_cap = limits.output_mb * 1024 * 1024
+    executor.dead_reason = (
+        f"the kernel died (os._exit, a crash, or the memory limit of {limits.memory_mb} MiB)")
     if plan is not None:
-        from autograder.trusted import trusted_server
+        from autograder.run.trusted import trusted_server
 
         executor.plan, executor.workdir, executor.run_dir = plan, workdir, run
         executor.server = trusted_server(limits.sandbox, limits.memory_mb, plan.preload)
-    workdir = str(run / "work")
-    fired, why, done = threading.Event(), [], threading.Event()
+    return executor
 
-    def kill(reason: str):
-        if not fired.is_set():
-            why.append(reason)
-            fired.set()
-        pid = _kernel_pid(km)
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
-    def watchdog():
-        deadline = time.monotonic() + limits.wall_clock
-        while not done.wait(0.25):
-            if time.monotonic() > deadline:
-                kill(f"wall-clock limit of {limits.wall_clock:g} s")
-                return
-            if limits.sandbox and (limits.disk_mb or limits.files):
-                size, entries = _dir_usage(run, limits.files)
-                if limits.disk_mb and size > limits.disk_mb << 20:
-                    kill(f"disk limit of {limits.disk_mb} MiB")
-                    return
-                if limits.files and entries > limits.files:
-                    kill(f"file limit of {limits.files} files")
-                    return
-
-    executor.on_flood = lambda: kill(f"output limit of {limits.output_mb} MiB")
-    resources = {"metadata": {"path": workdir}} if workdir else {}
-    reasons: list[str] = []
-    start = time.monotonic()
-    thread = threading.Thread(target=watchdog, daemon=True)
-    thread.start()
+def run_cells(executor: CourseExecute, nb: NotebookNode, km, path: str) -> list[str]:
+    """Execute every cell; an exception is recorded (the cells not run get an error
+    output), never raised."""
     try:
-        executor.dead_reason = (
-            "the kernel died (os._exit, a crash, or the memory limit of "
-            f"{limits.memory_mb} MiB)"
-        )
-        executor.preprocess(nb, resources, km=km)
+        executor.preprocess(nb, {"metadata": {"path": path}}, km=km)
     except Exception as err:  # noqa: BLE001  (recorded; the submission earns what it earned)
         # first line only: nbclient's messages quote the cell, hidden tests included
         first = (str(err).strip().splitlines() or [""])[0]
-        reasons.append(f"execution failed: {type(err).__name__}: {first}"[:300])
         mark_dead([c for c in nb.cells if not c.get("outputs")], "not executed")
-    finally:
-        done.set()
-        thread.join()
-        alive = not fired.is_set() and run_sync(km.is_alive)()
-        shutdown(km)
-    if fired.is_set():
-        reasons.append(f"{why[0]} exceeded")
-        _relabel(nb, executor.dead_reason, why[0])
+        return [f"execution failed: {type(err).__name__}: {first}"[:300]]
+    return []
+
+
+def what_went_wrong(nb: NotebookNode, executor: CourseExecute, limit: str | None,
+                    alive: bool, limits: Limits) -> list[str]:
+    """The reasons to record after a run: a limit the watchdog enforced, a dead kernel,
+    dropped output, cell timeouts."""
+    reasons = []
+    if limit is not None:
+        reasons.append(f"{limit} exceeded")
+        _relabel(nb, executor.dead_reason, limit)
     elif not alive or _has_dead(nb):
         reasons.append(executor.dead_reason)
     if executor.output_dropped:
         reasons.append(f"output beyond {limits.output_mb} MiB was dropped")
-    reasons += _timeouts(nb)
-    calls = executor.session.calls if executor.session is not None else 0
-    return ExecutionResult(nb, time.monotonic() - start, reasons, calls)
+    return reasons + _timeouts(nb)
+
+
+class Watchdog:
+    """Kills the kernel when the submission goes over its wall-clock, disk or file limit
+    (checked every ``WATCH_INTERVAL`` seconds while the cells run); ``reason`` says which."""
+
+    def __init__(self, km: LimitedKernelManager, limits: Limits, run: Path):
+        self.km, self.limits, self.run = km, limits, run
+        self.reason: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def kill(self, reason: str) -> None:
+        """Kill the kernel now; the first reason given is kept."""
+        if self.reason is None:
+            self.reason = reason
+        pid = kernel_pid(self.km)
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _watch(self) -> None:
+        deadline = time.monotonic() + self.limits.wall_clock
+        while not self._done.wait(WATCH_INTERVAL):
+            over = self._over(deadline)
+            if over:
+                self.kill(over)
+                return
+
+    def _over(self, deadline: float) -> str | None:
+        lim = self.limits
+        if time.monotonic() > deadline:
+            return f"wall-clock limit of {lim.wall_clock:g} s"
+        if lim.sandbox and (lim.disk_mb or lim.files):
+            size, entries = dir_usage(self.run, lim.files)
+            if lim.disk_mb and size > lim.disk_mb << 20:
+                return f"disk limit of {lim.disk_mb} MiB"
+            if lim.files and entries > lim.files:
+                return f"file limit of {lim.files} files"
+        return None
 
 
 def _has_dead(nb: NotebookNode) -> bool:

@@ -3,17 +3,21 @@
 The instructor's cells (locked cells and test cells of the *source* notebook, never of the
 submission), the names the solution cells define (the only names the trusted process takes
 from the student's kernel), and the modules the instructor's cells import (what the trusted
-server imports once). See :mod:`autograder.trusted`.
+server imports once). See :mod:`autograder.run.trusted`.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
 
-from autograder import notebooks as nbk
+from autograder.core import notebooks as nbk
 
 
 @dataclass
@@ -127,3 +131,49 @@ def imported_modules(source_nb: NotebookNode) -> list[str]:
                 names.add(node.module)
                 names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return sorted(names)
+
+
+def assignment_preload(texts) -> tuple[str, ...]:
+    """What the instructor's cells of every notebook of an assignment import, from the
+    notebooks' texts (what the trusted server imports once)."""
+    names = set()
+    for text in texts:
+        with contextlib.suppress(Exception):  # an unreadable notebook preloads nothing
+            names.update(imported_modules(nbformat.reads(text, as_version=4)))
+    return tuple(sorted(names))
+
+
+@functools.lru_cache(maxsize=8)
+def _preload(source_dir: str) -> tuple[str, ...]:
+    """:func:`assignment_preload` of the notebooks in ``source_dir``."""
+    texts = []
+    for path in sorted(Path(source_dir).glob("*.ipynb")):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            texts.append(path.read_text(encoding="utf-8"))
+    return assignment_preload(texts)
+
+
+def test_plan(source: str) -> TestPlan:
+    """How the tests of the source notebook ``source`` run (ValueError if it is missing:
+    without the instructor's cells, nothing can be graded). Read again when it changes."""
+    path = Path(source)
+    if not path.is_file():
+        raise ValueError(f"no source notebook {path.name}: its tests cannot run")
+    return _test_plan(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _test_plan(source: str, mtime_ns: int) -> TestPlan:
+    path = Path(source)
+    return TestPlan.of(nbformat.read(str(path), as_version=4), _preload(str(path.parent)))
+
+
+def plan_from_text(text: str, preload: tuple[str, ...] = ()) -> TestPlan:
+    """How the tests of a source notebook given as its text run (a worker with no copy of
+    the course: :mod:`autograder.grade.tasks`); ``preload``: :func:`assignment_preload`."""
+    return _plan_from_text(text, tuple(preload))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_from_text(text: str, preload: tuple[str, ...]) -> TestPlan:
+    return TestPlan.of(nbformat.reads(text, as_version=4), preload)

@@ -8,7 +8,9 @@ an object the student returns (a schedule, a ``Value``) stays in the kernel, its
 attributes and operators going through the same channel. Arguments the student's function
 changed in place are written back to the caller's objects, and a random generator's state
 advances as in one process. An exception crosses as its nearest builtin (or known) class with
-its message and, as a note, the student's traceback.
+its message and, as a note, the student's traceback. Warnings the student's code issues are
+issued again under the test's filters, and the student's code runs under the test's numpy
+floating-point error handling (``np.errstate``), as in one process.
 
 Plain data: ``None``, booleans, numbers, strings, bytes, numpy scalars and arrays of numbers,
 lists, tuples, named tuples, dicts, sets, slices of these, and ``np.random.Generator``
@@ -55,6 +57,25 @@ OPERATORS = {
      "array": np.asarray, "dir": dir}
 
 
+#: numpy's floating-point error handling that a request carries to the kernel (``np.geterr``);
+#: "call" and "log" need a handler the kernel does not have: there they warn.
+FP_ERRORS = ("divide", "over", "under", "invalid")
+FP_ACTIONS = ("ignore", "warn", "raise", "print")
+
+
+def fp_state() -> dict:
+    """This thread's ``np.geterr()``, as a request carries it."""
+    return {k: v for k, v in np.geterr().items() if k in FP_ERRORS}
+
+
+def fp_context(state):
+    """``np.errstate`` for a request's ``fp`` (anything unexpected is ignored)."""
+    if not isinstance(state, dict):
+        return np.errstate()
+    return np.errstate(**{k: (v if v in FP_ACTIONS else "warn") for k, v in state.items()
+                          if k in FP_ERRORS and isinstance(v, str)})
+
+
 #: What the trusted side serves on the objects it handed out, besides calls: iterating a
 #: generator the test put in place of one of the student's (the reference's batches).
 TRUSTED_OPERATORS = ("iter", "next", "len")
@@ -72,47 +93,100 @@ def _b64(a) -> str:
     return base64.b64encode(a.tobytes()).decode("ascii")
 
 
+def _by_type(table: dict, t):
+    """``table[t]`` for an ordinary class ``t``, else None. The lookup is ``t is key``: the
+    ``__hash__``/``__eq__`` of a class's metaclass never take part (that class goes on to
+    the checks that follow, as it would past a ladder of ``t is ...``)."""
+    return table.get(t) if type(t) is type else None
+
+
+def _handle_or_refuse(x, export):
+    """What is not plain data: a handle through ``export``, or NotPlain without it."""
+    if export is None:
+        raise NotPlain(type(x).__qualname__)
+    return export(x)
+
+
+# Encoders of exact types, called as ``encoder(x, export, sub, share)`` (``sub``: the depth
+# of ``x``'s items). Subclasses are not plain data (a ``float`` subclass's own code could
+# decide a verdict), so the lookup is by the exact type only.
+
+def _enc_itself(x, *_):
+    return x
+
+
+def _enc_int(x, *_):
+    return x if abs(x) < 2**53 else {"~": "int", "v": str(x)}
+
+
+def _enc_float(x, *_):
+    return x if x == x and abs(x) != float("inf") else {"~": "float", "v": repr(x)}
+
+
+def _enc_complex(x, *_):
+    return {"~": "complex", "v": [enc(x.real), enc(x.imag)]}
+
+
+def _enc_bytes(x, *_):
+    return {"~": "bytes", "v": base64.b64encode(x).decode("ascii")}
+
+
+def _enc_array(x, export, sub, share):
+    if x.dtype.kind not in PLAIN_KINDS:  # an array of objects
+        return _handle_or_refuse(x, export)
+    return {"~": "nd", "dtype": x.dtype.str, "shape": list(x.shape),
+            "v": _b64(np.ascontiguousarray(x))}
+
+
+def _enc_items(x, export, sub, share):
+    """A list, tuple, set or frozenset: tagged with its type's name."""
+    return {"~": type(x).__name__, "v": [enc(v, export, sub, share) for v in x]}
+
+
+def _enc_dict(x, export, sub, share):
+    return {"~": "dict", "v": [[enc(k, export, sub, share), enc(v, export, sub, share)]
+                               for k, v in x.items()]}
+
+
+def _enc_slice(x, export, sub, share):
+    return {"~": "slice", "v": [enc(v, export, sub, share) for v in (x.start, x.stop, x.step)]}
+
+
+def _enc_ellipsis(x, *_):
+    return {"~": "ellipsis"}
+
+
+def _enc_rng(x, export, sub, share):
+    data = {"~": "rng", "bitgen": type(x.bit_generator).__name__,
+            "state": _state(x)}
+    return share(x, data) if share is not None else data
+
+
+_ENCODERS = {
+    type(None): _enc_itself, bool: _enc_itself, str: _enc_itself,
+    int: _enc_int, float: _enc_float, complex: _enc_complex, bytes: _enc_bytes,
+    np.ndarray: _enc_array, dict: _enc_dict, slice: _enc_slice,
+    type(Ellipsis): _enc_ellipsis, np.random.Generator: _enc_rng,
+}
+
+
 def enc(x, export=None, depth: int = 0, share=None):
     """``x`` as JSON-able data; what is not plain data is ``export(x)`` (a handle), or
     NotPlain without ``export``; a random generator's encoding goes through ``share``."""
     if depth > 40:
         raise NotPlain("nested too deep")
     t = type(x)
-    if x is None or t is bool or t is str:
-        return x
-    if t is int:
-        return x if abs(x) < 2**53 else {"~": "int", "v": str(x)}
-    if t is float:
-        return x if x == x and abs(x) != float("inf") else {"~": "float", "v": repr(x)}
-    if t is complex:
-        return {"~": "complex", "v": [enc(x.real), enc(x.imag)]}
-    if t is bytes:
-        return {"~": "bytes", "v": base64.b64encode(x).decode("ascii")}
+    encoder = _by_type(_ENCODERS, t)
+    if encoder is not None:
+        return encoder(x, export, depth + 1, share)
     if isinstance(x, np.generic) and t.__module__ == "numpy" and x.dtype.kind in PLAIN_KINDS:
         return {"~": "npscalar", "dtype": x.dtype.str, "v": _b64(np.asarray(x))}
-    if t is np.ndarray and x.dtype.kind in PLAIN_KINDS:
-        return {"~": "nd", "dtype": x.dtype.str, "shape": list(x.shape),
-                "v": _b64(np.ascontiguousarray(x))}
-    sub = depth + 1
     if t in (list, tuple, set, frozenset):
-        return {"~": t.__name__, "v": [enc(v, export, sub, share) for v in x]}
+        return _enc_items(x, export, depth + 1, share)
     if isinstance(x, tuple) and hasattr(t, "_fields") and t.__bases__ == (tuple,):
         return {"~": "ntuple", "name": t.__name__, "fields": list(t._fields),
-                "v": [enc(v, export, sub, share) for v in x]}
-    if t is dict:
-        return {"~": "dict", "v": [[enc(k, export, sub, share), enc(v, export, sub, share)]
-                                   for k, v in x.items()]}
-    if t is slice:
-        return {"~": "slice", "v": [enc(v, export, sub, share) for v in (x.start, x.stop, x.step)]}
-    if x is Ellipsis:
-        return {"~": "ellipsis"}
-    if t is np.random.Generator:
-        data = {"~": "rng", "bitgen": type(x.bit_generator).__name__,
-                "state": _state(x)}
-        return share(x, data) if share is not None else data
-    if export is None:
-        raise NotPlain(t.__qualname__)
-    return export(x)
+                "v": [enc(v, export, depth + 1, share) for v in x]}
+    return _handle_or_refuse(x, export)
 
 
 def _state(rng) -> dict:
@@ -139,6 +213,91 @@ def _namedtuple(name: str, fields: tuple):
     return _NAMEDTUPLES[key]
 
 
+# Decoders of the tags :func:`enc` writes, called as ``decoder(x, v, handle)`` (``v``: the
+# value of ``x["v"]``). They build only fresh plain objects, and bit generators.
+
+def _dec_int(x, v, handle):
+    return int(v)
+
+
+def _dec_float(x, v, handle):
+    return float(v)
+
+
+def _dec_complex(x, v, handle):
+    return complex(dec(v[0]), dec(v[1]))
+
+
+def _dec_bytes(x, v, handle):
+    return base64.b64decode(v)
+
+
+def _dec_flat(x, v):
+    """The numbers of an ``npscalar`` or ``nd``, in a row, of a plain dtype only."""
+    dtype = np.dtype(x["dtype"])
+    if dtype.kind not in PLAIN_KINDS:
+        raise ValueError(f"not a plain dtype: {dtype}")
+    return np.frombuffer(base64.b64decode(v), dtype=dtype)
+
+
+def _dec_npscalar(x, v, handle):
+    return _dec_flat(x, v)[0]
+
+
+def _dec_nd(x, v, handle):
+    return _dec_flat(x, v).reshape([int(n) for n in x["shape"]]).copy()
+
+
+def _dec_items(kind):
+    def decode(x, v, handle):
+        return kind([dec(i, handle) for i in v])
+    return decode
+
+
+def _dec_ntuple(x, v, handle):
+    cls = _namedtuple(str(x["name"]), tuple(str(f) for f in x["fields"]))
+    return cls(*[dec(i, handle) for i in v])
+
+
+def _dec_dict(x, v, handle):
+    return {dec(k, handle): dec(i, handle) for k, i in v}
+
+
+def _dec_slice(x, v, handle):
+    return slice(*[dec(i, handle) for i in v])
+
+
+def _dec_ellipsis(x, v, handle):
+    return Ellipsis
+
+
+def _dec_rng(x, v, handle):
+    bitgen = getattr(np.random, str(x["bitgen"]), None)
+    if not (isinstance(bitgen, type) and issubclass(bitgen, np.random.BitGenerator)):
+        raise ValueError("not a bit generator")
+    rng = np.random.Generator(bitgen())
+    rng.bit_generator.state = x["state"]
+    return rng
+
+
+def _dec_handle(x, v, handle):
+    """A handle (``ref``, ``own``, ``rngkey``): only through ``handle``."""
+    if handle is None:
+        raise ValueError(f"unknown encoding {x.get('~')!r}")
+    return handle(x)
+
+
+_DECODERS = {
+    "int": _dec_int, "float": _dec_float, "complex": _dec_complex, "bytes": _dec_bytes,
+    "npscalar": _dec_npscalar, "nd": _dec_nd,
+    "list": _dec_items(list), "tuple": _dec_items(tuple), "set": _dec_items(set),
+    "frozenset": _dec_items(frozenset),
+    "ntuple": _dec_ntuple, "dict": _dec_dict, "slice": _dec_slice,
+    "ellipsis": _dec_ellipsis, "rng": _dec_rng,
+    "ref": _dec_handle, "own": _dec_handle, "rngkey": _dec_handle,
+}
+
+
 def dec(x, handle=None):
     """The value :func:`enc` encoded, as fresh objects; handles through ``handle(x)``."""
     if not isinstance(x, dict):
@@ -147,44 +306,10 @@ def dec(x, handle=None):
             raise ValueError("malformed encoding")
         return x
     tag, v = x.get("~"), x.get("v")
-    if tag == "int":
-        return int(v)
-    if tag == "float":
-        return float(v)
-    if tag == "complex":
-        return complex(dec(v[0]), dec(v[1]))
-    if tag == "bytes":
-        return base64.b64decode(v)
-    if tag in ("npscalar", "nd"):
-        dtype = np.dtype(x["dtype"])
-        if dtype.kind not in PLAIN_KINDS:
-            raise ValueError(f"not a plain dtype: {dtype}")
-        flat = np.frombuffer(base64.b64decode(v), dtype=dtype)
-        if tag == "npscalar":
-            return flat[0]
-        return flat.reshape([int(n) for n in x["shape"]]).copy()
-    if tag in ("list", "tuple", "set", "frozenset"):
-        items = [dec(i, handle) for i in v]
-        return {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}[tag](items)
-    if tag == "ntuple":
-        cls = _namedtuple(str(x["name"]), tuple(str(f) for f in x["fields"]))
-        return cls(*[dec(i, handle) for i in v])
-    if tag == "dict":
-        return {dec(k, handle): dec(i, handle) for k, i in v}
-    if tag == "slice":
-        return slice(*[dec(i, handle) for i in v])
-    if tag == "ellipsis":
-        return Ellipsis
-    if tag == "rng":
-        bitgen = getattr(np.random, str(x["bitgen"]), None)
-        if not (isinstance(bitgen, type) and issubclass(bitgen, np.random.BitGenerator)):
-            raise ValueError("not a bit generator")
-        rng = np.random.Generator(bitgen())
-        rng.bit_generator.state = x["state"]
-        return rng
-    if tag in ("ref", "own", "rngkey") and handle is not None:
-        return handle(x)
-    raise ValueError(f"unknown encoding {tag!r}")
+    decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
+    if decoder is None:
+        raise ValueError(f"unknown encoding {tag!r}")
+    return decoder(x, v, handle)
 
 
 def exc_record(err: BaseException, tb=None) -> list:
@@ -334,40 +459,64 @@ def _container(x) -> bool:
     return _mutable(x) or isinstance(x, tuple)
 
 
+def _apply_array(target, state) -> None:
+    if target.shape == state.shape:
+        target[...] = state
+
+
+def _apply_list(target, state) -> None:
+    if len(target) == len(state):
+        for i, item in enumerate(state):
+            if _same_kind(target[i], item):
+                apply_state(target[i], item)
+            else:
+                target[i] = item
+    else:
+        target[:] = state
+
+
+def _apply_dict(target, state) -> None:
+    for key in [k for k in target if k not in state]:
+        del target[key]
+    for key, item in state.items():
+        if key in target and _same_kind(target[key], item):
+            apply_state(target[key], item)
+        else:
+            target[key] = item
+
+
+def _apply_tuple(target, state) -> None:
+    """A tuple's items, in place (a tuple itself cannot change)."""
+    if len(target) == len(state):
+        for item, new in zip(target, state, strict=True):
+            if _same_kind(item, new):
+                apply_state(item, new)
+
+
+def _apply_set(target, state) -> None:
+    target.clear()
+    target.update(state)
+
+
+def _apply_rng(target, state) -> None:
+    target.bit_generator.state = state.bit_generator.state
+
+
+#: How a target of each exact type takes a state of the same exact type.
+_APPLIERS = {np.ndarray: _apply_array, list: _apply_list, dict: _apply_dict, set: _apply_set,
+             np.random.Generator: _apply_rng}
+
+
 def apply_state(target, state) -> None:
     """Give ``target`` (a caller's argument) the state the callee left its copy in: arrays
     are overwritten in place, and a list's or dict's items are updated item by item, so an
     array the caller holds inside them changes as it would have in one process."""
-    if type(target) is np.ndarray and type(state) is np.ndarray:
-        if target.shape == state.shape:
-            target[...] = state
-    elif type(target) is list and type(state) is list:
-        if len(target) == len(state):
-            for i, item in enumerate(state):
-                if _same_kind(target[i], item):
-                    apply_state(target[i], item)
-                else:
-                    target[i] = item
-        else:
-            target[:] = state
-    elif type(target) is dict and type(state) is dict:
-        for key in [k for k in target if k not in state]:
-            del target[key]
-        for key, item in state.items():
-            if key in target and _same_kind(target[key], item):
-                apply_state(target[key], item)
-            else:
-                target[key] = item
-    elif isinstance(target, tuple) and isinstance(state, tuple):  # its items, in place
-        if len(target) == len(state):
-            for item, new in zip(target, state, strict=True):
-                if _same_kind(item, new):
-                    apply_state(item, new)
-    elif type(target) is set and type(state) is set:
-        target.clear()
-        target.update(state)
-    elif type(target) is np.random.Generator and type(state) is np.random.Generator:
-        target.bit_generator.state = state.bit_generator.state
+    kind = type(target)
+    apply = _by_type(_APPLIERS, kind)
+    if apply is not None and type(state) is kind:
+        apply(target, state)
+    elif isinstance(target, tuple) and isinstance(state, tuple):  # named tuples too
+        _apply_tuple(target, state)
 
 
 def _same_kind(target, state) -> bool:
@@ -533,6 +682,8 @@ class Peer:
         ident = self.counter
         args = fields.get("args")
         msg = {"op": op, "id": ident, "epoch": self.epoch}
+        if self.trusted:  # the student's code runs under the test's np.errstate
+            msg["fp"] = fp_state()
         for key, value in fields.items():
             if key == "kwargs":
                 msg[key] = {str(k): self.encode(v) for k, v in value.items()}
@@ -541,28 +692,39 @@ class Peer:
             else:
                 msg[key] = self.encode(value)
         self.send(msg)
+        answer = self._answer_to(ident)
+        _warn_again(answer.get("warnings"))
+        if "err" in answer:
+            raise exc_from(answer["err"])
+        for key, state in (answer.get("after") or {}).items():
+            where = fields.get("kwargs", {}) if not key.isdigit() else \
+                dict(enumerate(args or []))
+            target = where.get(int(key) if key.isdigit() else key)
+            apply_state(target, self.decode(state))
+        return self.decode(answer.get("ok"))
+
+    def _answer_to(self, ident: int) -> dict:
+        """The answer to request ``ident``, serving meanwhile the other side's requests of
+        this epoch (answers to requests that were given up are dropped)."""
         while True:
             answer = self.recv()
             if "re" not in answer:
-                if answer.get("op") == "closed":
-                    if answer.get("epoch") != self.epoch:
-                        continue
-                    self.closed_epoch = self.epoch
-                    raise ChannelClosed(str(answer.get("why", "the kernel stopped serving")))
-                if answer.get("epoch") == self.epoch:
-                    self.handle(answer)
+                self._meanwhile(answer)
                 continue
             if answer["re"] != ident:
                 continue  # the answer to a request that was given up
-            _warn_again(answer.get("warnings"))
-            if "err" in answer:
-                raise exc_from(answer["err"])
-            for key, state in (answer.get("after") or {}).items():
-                where = fields.get("kwargs", {}) if not key.isdigit() else \
-                    dict(enumerate(args or []))
-                target = where.get(int(key) if key.isdigit() else key)
-                apply_state(target, self.decode(state))
-            return self.decode(answer.get("ok"))
+            return answer
+
+    def _meanwhile(self, msg: dict) -> None:
+        """A message that is not an answer, while waiting for one: the other side stopped
+        serving this epoch, or a request of this epoch (others are left over: dropped)."""
+        if msg.get("op") == "closed":
+            if msg.get("epoch") != self.epoch:
+                return
+            self.closed_epoch = self.epoch
+            raise ChannelClosed(str(msg.get("why", "the kernel stopped serving")))
+        if msg.get("epoch") == self.epoch:
+            self.handle(msg)
 
     def serve(self, epoch: int = 0) -> None:
         """Answer requests until the other side sends ``end`` for this ``epoch``. Stopped
@@ -596,7 +758,7 @@ class Peer:
             if self.trusted:
                 answer = self._serve(msg)
             else:
-                with warnings.catch_warnings(record=True) as caught:
+                with warnings.catch_warnings(record=True) as caught, fp_context(msg.get("fp")):
                     warnings.simplefilter("always")
                     try:
                         answer = self._serve(msg)
@@ -622,36 +784,49 @@ class Peer:
         op = msg.get("op")
         if self.trusted and op not in ("call", "getattr", "operator"):
             raise PermissionError(f"the grader does not serve {str(op)[:40]!r}")
-        if op == "bindings":
-            names = [str(n) for n in self.decode(msg.get("names"))]
-            return {"ok": self.encode({n: self.ns[n] for n in names if n in self.ns})}
-        if op == "bind":  # a test put something in place of one of the student's names
-            self.ns[str(msg.get("name"))] = self.decode(msg.get("value"))
-            return {"ok": None}
-        if op == "operator":
-            name = str(msg.get("name"))
-            fn = OPERATORS.get(name)
-            if fn is None:
-                raise TypeError(f"unknown operator {name[:40]!r}")
-            args = self.decode(msg.get("args"))
-            if self.trusted and (name not in TRUSTED_OPERATORS or not args or
-                                 isinstance(args[0], Remote)):
-                raise PermissionError(f"the grader does not serve {name[:40]!r} here")
-            return {"ok": self.encode(fn(*args))}
+        serve = self._REQUESTS.get(op) if isinstance(op, str) else None
+        if serve is not None:
+            return serve(self, msg)
         target = self.decode(msg.get("target"))
         if self.trusted and isinstance(target, Remote):
             raise PermissionError("not something the grader handed out")
-        if op == "getattr":
-            name = str(msg.get("name"))
-            if self.trusted and (name.startswith("_") or not
-                                 type(target).__module__.startswith("course_lib")):
-                raise PermissionError(f"attribute {name!r} is not available")
-            return {"ok": self.encode(getattr(target, name))}
-        if op == "setattr":
-            setattr(target, str(msg.get("name")), self.decode(msg.get("value")))
-            return {"ok": None}
-        if op != "call":
+        serve = self._REQUESTS_ON_TARGET.get(op) if isinstance(op, str) else None
+        if serve is None:
             raise TypeError(f"unknown request {str(op)[:40]!r}")
+        return serve(self, target, msg)
+
+    def _serve_bindings(self, msg: dict) -> dict:
+        names = [str(n) for n in self.decode(msg.get("names"))]
+        return {"ok": self.encode({n: self.ns[n] for n in names if n in self.ns})}
+
+    def _serve_bind(self, msg: dict) -> dict:
+        """A test put something in place of one of the student's names."""
+        self.ns[str(msg.get("name"))] = self.decode(msg.get("value"))
+        return {"ok": None}
+
+    def _serve_operator(self, msg: dict) -> dict:
+        name = str(msg.get("name"))
+        fn = OPERATORS.get(name)
+        if fn is None:
+            raise TypeError(f"unknown operator {name[:40]!r}")
+        args = self.decode(msg.get("args"))
+        if self.trusted and (name not in TRUSTED_OPERATORS or not args or
+                             isinstance(args[0], Remote)):
+            raise PermissionError(f"the grader does not serve {name[:40]!r} here")
+        return {"ok": self.encode(fn(*args))}
+
+    def _serve_getattr(self, target, msg: dict) -> dict:
+        name = str(msg.get("name"))
+        if self.trusted and (name.startswith("_") or not
+                             type(target).__module__.startswith("course_lib")):
+            raise PermissionError(f"attribute {name!r} is not available")
+        return {"ok": self.encode(getattr(target, name))}
+
+    def _serve_setattr(self, target, msg: dict) -> dict:
+        setattr(target, str(msg.get("name")), self.decode(msg.get("value")))
+        return {"ok": None}
+
+    def _serve_call(self, target, msg: dict) -> dict:
         if self.trusted and not callable(target):
             raise PermissionError("not a function")
         raw_args = msg.get("args") or {"~": "list", "v": []}
@@ -659,6 +834,11 @@ class Peer:
         args = self.decode(raw_args)
         kwargs = {str(k): self.decode(v) for k, v in raw_kwargs.items()}
         result = target(*args, **kwargs)
+        after = self._changed_in_place(raw_args, raw_kwargs, args, kwargs)
+        return {"ok": self.encode(result), "after": after}
+
+    def _changed_in_place(self, raw_args, raw_kwargs, args, kwargs) -> dict:
+        """The arguments the call changed (their encodings now differ from what came)."""
         after = {}
         raw = dict(enumerate(raw_args.get("v", []))) | raw_kwargs
         for key, value in list(enumerate(args)) + list(kwargs.items()):
@@ -666,4 +846,11 @@ class Peer:
                 now = self.encode(value)
                 if now != raw.get(key):
                     after[str(key)] = now
-        return {"ok": self.encode(result), "after": after}
+        return after
+
+    #: Requests on no object: the kernel's names (the kernel only), and operators.
+    _REQUESTS = {"bindings": _serve_bindings, "bind": _serve_bind,
+                 "operator": _serve_operator}
+    #: Requests on the object ``target`` names, once the trusted side checked it is its own.
+    _REQUESTS_ON_TARGET = {"getattr": _serve_getattr, "setattr": _serve_setattr,
+                           "call": _serve_call}

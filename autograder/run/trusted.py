@@ -5,7 +5,7 @@ instructor's non-test cells, exactly what the notebook shows the student, and no
 Every test cell, visible and hidden, and every instructor cell (again, to have its names:
 ``np``, the data) runs here instead, taken from the *source* notebook, in a namespace of its
 own. The names the instructor's solution cells define come from the kernel before each cell
-(:mod:`autograder.rpc`): a function is a handle whose calls go to the kernel with plain data,
+(:mod:`autograder.run.rpc`): a function is a handle whose calls go to the kernel with plain data,
 a value is a fresh copy. Only this process decides whether a test passed; the kernel never
 sees a test, an expected value or a verdict.
 
@@ -17,7 +17,7 @@ the assignment's data files. It talks to the grader over a Unix socket pair and 
 kernel over the socket the grader hands it (``SCM_RIGHTS``): the grader does not relay.
 
 The part that runs in the sandbox is self-contained (standard library, numpy, IPython and
-:mod:`autograder.rpc`, whose source is given to it); the grader's side imports the rest
+:mod:`autograder.run.rpc`, whose source is given to it); the grader's side imports the rest
 lazily.
 """
 
@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 try:
-    from autograder import rpc
+    from autograder.run import rpc
 except ImportError:  # inside the sandbox: the grader defined module ``rpc`` from its source
     import rpc  # type: ignore[no-redef]
 
@@ -170,8 +170,8 @@ class TrustedServer:
     def __init__(self, sandboxed: bool, memory_mb: int, preload: tuple[str, ...] = ()):
         import tempfile
 
-        from autograder import sandbox
-        from autograder.environment import grading_env
+        from autograder.sandbox import bwrap, cgroups
+        from autograder.sandbox.environment import grading_env
 
         self.key = server_key(sandboxed, memory_mb, preload)
         self.scratch = Path(tempfile.mkdtemp(prefix="course-tests-"))
@@ -185,7 +185,7 @@ class TrustedServer:
                 f"server_main({list(preload)!r})\n")
         cmd = [sys.executable, "-c", code]
         if sandboxed:
-            cmd = [*sandbox.bwrap_args([self.scratch], cwd=self.scratch), *cmd]
+            cmd = [*bwrap.bwrap_args([self.scratch], cwd=self.scratch), *cmd]
         self.sock, theirs = socket.socketpair()
         env = {**grading_env(sandboxed), "COURSE_LIB_COMPLETE": "1"}
         import subprocess
@@ -193,7 +193,7 @@ class TrustedServer:
         self.proc = subprocess.Popen(
             cmd, stdin=theirs, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env, cwd=self.scratch, start_new_session=True,
-            preexec_fn=lambda: sandbox.set_rlimits(memory_mb=memory_mb))
+            preexec_fn=lambda: cgroups.set_rlimits(memory_mb=memory_mb))
         theirs.close()
         self.chan = rpc.Peer(self.sock, trusted=True)
 
@@ -202,12 +202,12 @@ class TrustedServer:
 
     def session(self, kernel_sock: socket.socket, names, workdir: str | None) -> Session:
         """Start a child for one submission, talking to the kernel over ``kernel_sock``."""
-        from autograder.execute import _copy_inputs
+        from autograder.run.scratch import copy_inputs
 
         self.count += 1
         folder = self.scratch / f"session-{self.count}"
         folder.mkdir()
-        _copy_inputs(workdir, folder)
+        copy_inputs(workdir, folder)
         socket.send_fds(self.sock, [FD_MARK], [kernel_sock.fileno()])
         self.chan.send({"dir": str(folder), "names": list(names)})
         return Session(self, folder)
@@ -268,7 +268,7 @@ class Session:
 
 
 def server_key(sandboxed: bool, memory_mb: int, preload=()) -> tuple:
-    from autograder.environment import grading_env
+    from autograder.sandbox.environment import grading_env
 
     return (sandboxed, memory_mb, tuple(preload), tuple(grading_env(sandboxed).items()))
 

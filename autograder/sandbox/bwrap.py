@@ -1,4 +1,4 @@
-"""The OS-level sandbox of a submission's kernel: bubblewrap, rlimits and a pids/memory cgroup.
+"""The sandbox of a kernel and of the trusted process: bubblewrap, and the probe of what works here.
 
 Inside the sandbox a kernel sees a read-only system (``/usr``, ``/etc``, the Python
 installation, the virtual environment and the ``course_lib`` folder only, or the copy of it
@@ -20,20 +20,17 @@ import contextlib
 import functools
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from autograder.environment import grading_env
+from autograder.sandbox.cgroups import cgroups_usable
+from autograder.sandbox.environment import SANDBOX_HOME, grading_env
+from autograder.sandbox.limits import TMP_MB
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-CGROUP_NAME = "course-grading"
 
-
-def bwrap() -> str | None:
+def executable() -> str | None:
     """Path of the ``bwrap`` executable, or None."""
     return shutil.which("bwrap")
 
@@ -78,11 +75,11 @@ def _usr_merged(name: str) -> list[str]:
     return []
 
 
-def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = 64,
+def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = TMP_MB,
                course_lib: Path | None = None) -> list[str]:
     """The ``bwrap ... --`` prefix of a sandboxed command; ``course_lib``: a folder mounted
     over the real ``course_lib`` (the assignment's withheld names removed)."""
-    exe = bwrap()
+    exe = executable()
     if exe is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
     args = [exe, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
@@ -97,8 +94,9 @@ def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = 64,
         args += ["--ro-bind", str(course_lib), str(real)]
     for path in writable:
         args += ["--bind", str(path), str(path)]
-    args += ["--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp",
-             "--setenv", "TMPDIR", "/tmp", "--unsetenv", "JUPYTER_RUNTIME_DIR",
+    for name, value in SANDBOX_HOME.items():
+        args += ["--setenv", name, value]
+    args += ["--unsetenv", "JUPYTER_RUNTIME_DIR",
              "--unsetenv", "JUPYTER_CONFIG_DIR", "--unsetenv", "JUPYTER_DATA_DIR",
              "--unsetenv", "IPYTHONDIR",
              # the grader's pid means nothing in the PID namespace: the kernel would think
@@ -107,86 +105,6 @@ def bwrap_args(writable: list[Path], cwd: Path | None = None, tmp_mb: int = 64,
     if cwd is not None:
         args += ["--chdir", str(cwd)]
     return [*args, "--"]
-
-
-def set_rlimits(memory_mb: int = 0, cpu_seconds: int = 0, file_mb: int = 0,
-                processes: int = 0) -> None:
-    """Cap this process (and what it execs): address space, CPU time, file size, processes.
-
-    ``RLIMIT_NPROC`` does not bind root; the pids cgroup (:func:`enter_cgroup`) does.
-    """
-    for which, value in ((resource.RLIMIT_AS, memory_mb * 1024 * 1024),
-                         (resource.RLIMIT_CPU, cpu_seconds),
-                         (resource.RLIMIT_FSIZE, file_mb * 1024 * 1024),
-                         (resource.RLIMIT_NPROC, processes)):
-        if value <= 0:
-            continue
-        _, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, hard))
-
-
-def _cgroup_dirs(name: str) -> list[Path]:
-    return [CGROUP_ROOT / ctl / CGROUP_NAME / name for ctl in ("pids", "memory", "cpu")]
-
-
-@functools.cache
-def cgroups_usable() -> bool:
-    """Whether this process may create pids and memory cgroups (cgroup v1, as root)."""
-    probe = f"probe-{os.getpid()}"
-    try:
-        for path in _cgroup_dirs(probe):
-            path.mkdir(parents=True, exist_ok=True)
-        return (_cgroup_dirs(probe)[0] / "pids.max").exists()
-    except OSError:
-        return False
-    finally:
-        remove_cgroup(probe)
-
-
-def enter_cgroup(name: str, processes: int, memory_mb: int) -> bool:
-    """Move this process into fresh cgroups capping its tree's processes and memory, and
-    its CPU use at one core (a fork bomb does not slow the other submissions down)."""
-    if not cgroups_usable():
-        return False
-    pids, memory, cpu = _cgroup_dirs(name)
-    try:
-        for path in (pids, memory, cpu):
-            path.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            (cpu / "cpu.cfs_period_us").write_text("100000")
-            (cpu / "cpu.cfs_quota_us").write_text("100000")
-        if processes > 0:
-            (pids / "pids.max").write_text(str(processes))
-        if memory_mb > 0:
-            (memory / "memory.limit_in_bytes").write_text(str(memory_mb * 1024 * 1024))
-            with contextlib.suppress(OSError):
-                (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_mb << 20))
-        for path in (pids, memory, cpu):
-            with contextlib.suppress(OSError):
-                (path / "cgroup.procs").write_text(str(os.getpid()))
-        return str(os.getpid()) in (pids / "cgroup.procs").read_text().split()
-    except OSError:
-        return False
-
-
-def remove_cgroup(name: str) -> None:
-    """Kill whatever is left in the cgroups of ``name`` and remove them (killed processes
-    take a moment to leave: retry for up to a second)."""
-    for path in _cgroup_dirs(name):
-        for _ in range(40):
-            try:
-                for pid in (path / "cgroup.procs").read_text().split():
-                    with contextlib.suppress(OSError):
-                        os.kill(int(pid), 9)
-                path.rmdir()
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.025)
-            else:
-                break
 
 
 def _hidden_names(home: Path) -> list[str]:
@@ -206,7 +124,7 @@ def probe(root: str | None = None) -> dict[str, bool]:
 
     ``root`` (default: the current directory) must be invisible inside.
     """
-    checks = {"bwrap installed": bwrap() is not None}
+    checks = {"bwrap installed": executable() is not None}
     if not checks["bwrap installed"]:
         return checks
     root = str(Path(root or os.getcwd()).resolve())

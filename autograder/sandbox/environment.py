@@ -1,9 +1,10 @@
 """The one environment that grading runs course code in.
 
 Every process that executes course code while grading -- the student's kernel
-(:mod:`autograder.execute`), the trusted process that runs the tests
-(:mod:`autograder.trusted`) and the kernel of ``course release`` -- starts with
-:func:`grading_env`, and, when sandboxed, under the same :func:`autograder.sandbox.bwrap_args`.
+(:mod:`autograder.run.execute`), the trusted process that runs the tests
+(:mod:`autograder.run.trusted`) and the kernel of ``course release`` -- starts with
+:func:`grading_env`, and, when sandboxed, under the same
+:func:`autograder.sandbox.bwrap.bwrap_args`.
 So grading does not depend on what the instructor's shell exports: the same Python and
 numpy, the same BLAS kernels (OpenBLAS picks them from the CPU and from
 ``OPENBLAS_CORETYPE``), the same thread counts, locale and hash seed, and a working directory
@@ -30,7 +31,7 @@ variables, which the kernel manager adds to the kernel's environment, and ``PWD`
 path of each process's scratch folder); neither touches numerics. The trusted process also
 has ``COURSE_LIB_COMPLETE=1`` (:mod:`course_lib.exercise`: it keeps the names an assignment
 withholds from the student's kernel).
-``tests/autograder/test_environment.py`` starts both processes and compares their
+``tests/autograder/run/test_grading_environment.py`` starts both processes and compares their
 environments variable by variable.
 """
 

@@ -21,7 +21,9 @@ import re
 import shutil
 from pathlib import Path
 
-from autograder import notebooks as nbk
+import nbformat
+
+from autograder.core import notebooks as nbk
 
 __all__ = ["declared", "restricted_copy"]
 
@@ -196,3 +198,14 @@ def restricted_copy(names, dest: Path) -> Path:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         (target / rel).write_bytes(data)
     return target
+
+
+def restricted_course_lib(course, assignment: str, dest: Path) -> str:
+    """A copy of course_lib without the names the assignment withholds (its notebooks' first
+    cells declare them, :mod:`autograder.sandbox.withhold`); "" when it withholds nothing."""
+    names = set()
+    for path in sorted((course.source / assignment).glob("*.ipynb")):
+        names.update(declared(nbformat.read(str(path), as_version=4)))
+    if not names:
+        return ""
+    return str(restricted_copy(sorted(names), dest))

@@ -3,7 +3,7 @@
 Works on a copy of the course (``out/demo/`` by default) so the repository stays clean:
 every assignment in ``source/`` is released (its own tests must pass, and its solution must
 earn full marks through ``course grade``), a seeded class of simulated students
-(``autograder.simulate``) submits it, and the class is graded in parallel. Every simulated
+(``autograder.demo.simulate``) submits it, and the class is graded in parallel. Every simulated
 student's known mistakes must be named in their feedback (the ratio is printed). Feedback
 pages, ``grades.csv``/``questions.csv`` and one report page per assignment plus
 ``report.html`` (all assignments) are written there.
@@ -16,15 +16,31 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course import Course
-from autograder.export import export
-from autograder.feedback import feedback
-from autograder.grade import grade
-from autograder.mistakes import load_bank
-from autograder.release import release
-from autograder.report import render
-from autograder.results import load_results, write_text
-from autograder.simulate import simulate
+from autograder.core.course import Course, copy_config
+
+HELP = "release, simulate, grade and report every assignment"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--out", type=Path, default=None, help="default: out/demo")
+    p.add_argument("--students", type=int, default=40)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--bank-dir", type=Path, default=None,
+                   help="mistake bank folder (default: autograder/demo/mistakes)")
+
+
+def run(course, args) -> int:
+    rows, report = demo(course, args.out, args.students, args.seed, args.jobs,
+                        progress=not args.no_progress, bank_dir=args.bank_dir)
+    if not rows:
+        print(f"course demo: there are no assignments in {course.source} "
+              "(expected source/<name>/<name>.ipynb); nothing to demonstrate.")
+        return 1
+    print(format_table(rows))
+    print(f"report: {report}")
+    return 1 if any(r.error for r in rows) else 0
 
 
 @dataclass
@@ -40,11 +56,12 @@ class DemoRow:
 
 
 def prepare_root(repo: Course, out: Path) -> Course:
-    """A fresh course directory at ``out`` with the repository's config and sources."""
+    """A fresh course directory at ``out`` with the repository's config and sources (and a
+    SQLite gradebook of its own, :func:`~autograder.core.course.copy_config`)."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    shutil.copy(repo.root / "nbgrader_config.py", out / "nbgrader_config.py")
+    copy_config(repo.root, out)
     shutil.copytree(repo.source, out / "source",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     return Course.at(out)
@@ -69,9 +86,16 @@ def named_ratio(course: Course, assignment: str, students, bank) -> str:
 
 def run_assignment(course: Course, assignment: str, n: int, seed: int, jobs, progress,
                    bank_dir=None):
+    from autograder.demo.mistakes import load_bank
+    from autograder.demo.simulate import simulate
+    from autograder.grade.coordinator import grade
+    from autograder.results.feedback import feedback
+    from autograder.results.load import load_results
+    from autograder.verbs.release import release_checked
+
     row, start = DemoRow(assignment), time.monotonic()
     bank = load_bank(assignment, bank_dir)
-    release(course, assignment)
+    release_checked(course, assignment)
     students = simulate(course, assignment, n=n, seed=seed, bank=bank)
     grade(course, assignment, jobs=jobs, progress=progress)
     feedback(course, assignment)
@@ -103,6 +127,10 @@ def demo(repo: Course, out: Path | None = None, n: int = 40, seed: int = 0,
          jobs: int | None = None, progress: bool = True,
          bank_dir: Path | None = None) -> tuple[list[DemoRow], Path | None]:
     """Run the demo; the summary rows and the path of the combined report."""
+    from autograder.results.export import export
+    from autograder.results.load import write_text
+    from autograder.results.report import render
+
     assignments = repo.assignments()
     if not assignments:
         return [], None

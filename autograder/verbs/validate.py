@@ -9,14 +9,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder import notebooks as nbk
-from autograder.execute import Limits, execute_submission
-from autograder.grade import IgnoreWarnings
-from autograder.results import failure_messages
+HELP = "run a notebook's visible tests (exit 1 on failure)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
+
+
+def run(course, args) -> int:
+    ok, rows = validate(args.notebook, timeout=args.timeout)
+    width = max((len(name) for name, _ in rows), default=8)
+    for name, status in rows:
+        print(f"{name:{width}}  {status}")
+    print("all tests passed" if ok else "some tests FAILED")
+    return 0 if ok else 1
 
 
 def exercise_status(nb) -> list[tuple[str, str]]:
     """(exercise, status) for each auto-graded test cell, and for other failing cells."""
+    from autograder.core import notebooks as nbk
+    from autograder.results.load import failure_messages
+
     rows = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -33,6 +47,11 @@ def exercise_status(nb) -> list[tuple[str, str]]:
 
 def validate(path: str | Path, timeout: int = 60) -> tuple[bool, list[tuple[str, str]]]:
     """(all passed, per-exercise rows) for the notebook at ``path``."""
+    from autograder.core import notebooks as nbk
+    from autograder.run.execute import execute_submission
+    from autograder.run.preprocessors import IgnoreWarnings
+    from autograder.sandbox.limits import Limits
+
     path = Path(path).resolve()
     if not path.is_file():
         raise ValueError(f"Invalid notebook: {path} does not exist")

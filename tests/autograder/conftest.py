@@ -1,10 +1,23 @@
-"""Fixtures for the autograder tests: a copy of the fixture course and a graded class."""
+"""Fixtures for the autograder tests: a copy of the fixture course and a graded class.
+
+The tests sit in one folder per stage of the package (``core/``, ``sandbox/``, ``run/``, ...,
+``e2e/``); the helpers they share (``fixture_course.py``, ``fixtures/``) stay here, and this
+folder is put on ``sys.path`` so that every subfolder imports them by name. The test folders
+have no ``__init__.py``: pytest imports a test module by its file name, so no two test files
+below ``tests/`` may share one.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import nbformat
 import pytest
-from fixture_course import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fixture_course import (  # noqa: E402
     ASSIGNMENT,
     BAD_TIMESTAMP,
     BANK_DIR,
@@ -14,10 +27,10 @@ from fixture_course import (
     special_submissions,
 )
 
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.mistakes import load_bank
-from autograder.simulate import solved
+from autograder.core import notebooks as nbk  # noqa: E402
+from autograder.core.course import Course  # noqa: E402
+from autograder.demo.mistakes import load_bank  # noqa: E402
+from autograder.demo.simulate import solved  # noqa: E402
 
 
 @pytest.fixture
@@ -40,15 +53,15 @@ def source_nb():
 def graded(tmp_path_factory, bank, source_nb):
     """The fixture course released, a simulated class plus every special case, graded,
     with feedback, export and report written. Starts kernels: use from slow tests only."""
-    from autograder.export import export
-    from autograder.feedback import feedback
-    from autograder.grade import grade
-    from autograder.release import SOURCE_STEPS, release
-    from autograder.report import report
-    from autograder.simulate import simulate
+    from autograder.demo.simulate import simulate
+    from autograder.grade.coordinator import grade
+    from autograder.release.steps import release
+    from autograder.results.export import export
+    from autograder.results.feedback import feedback
+    from autograder.results.report import report
 
     course = copy_fixture(tmp_path_factory.mktemp("graded") / "course")
-    release(course, ASSIGNMENT, steps=SOURCE_STEPS)  # solution graded below anyway
+    release(course, ASSIGNMENT)  # the gate is not run: the solution is graded below anyway
     students = simulate(course, ASSIGNMENT, n=10, seed=1, bank=bank)
     release_nb = nbk.read(course.release_notebook(ASSIGNMENT))
     for student, text in special_submissions(source_nb, release_nb).items():

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.execute import Limits
-from autograder.simulate import solved
+from autograder.core import notebooks as nbk
+from autograder.core.course import Course
+from autograder.demo.simulate import solved
+from autograder.sandbox.limits import Limits
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BANK_DIR = FIXTURES / "mistakes"

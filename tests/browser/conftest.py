@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.core.course import copy_config
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "out" / "screenshots"
 BIN = Path(sys.executable).parent
@@ -80,7 +82,7 @@ def course_dir(tmp_path_factory) -> Path:
     for name in ("notebooks", "source"):
         shutil.copytree(ROOT / name, course / name,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    copy_config(ROOT, course)  # with a SQLite gradebook of its own
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     for assignment in sorted(p.name for p in (course / "source").iterdir() if p.is_dir()):
         subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment, "--force"],

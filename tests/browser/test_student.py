@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from autograder import notebooks as nbk
-from autograder.mistakes import load_bank
-from autograder.simulate import solution_code
+from autograder.core import notebooks as nbk
+from autograder.demo.mistakes import load_bank
+from autograder.demo.simulate import solution_code
 
 from .conftest import ROOT, screenshot
 from .lab import (

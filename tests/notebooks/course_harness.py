@@ -1,7 +1,7 @@
 """What the notebook tests share: the course's assignments, their banks, and in-process runs.
 
 An assignment is a folder ``source/NN_topic/`` holding ``NN_topic.ipynb``; its mistake bank is
-``autograder/mistakes/NN_topic.py``, which also holds the optional per-assignment test data
+``autograder/demo/mistakes/NN_topic.py``, which also holds the optional per-assignment test data
 (see ``DATA_FIELDS`` below).
 ``COURSE_ROOT`` points the tests at another copy of the course (e.g. a past commit exported
 with ``git archive``); the default is this repository.
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from autograder import notebooks as nbk
-from autograder.mistakes import Mistake, load_bank
+from autograder.core import notebooks as nbk
+from autograder.demo.mistakes import Mistake, load_bank
 from course_lib.exercise import COMPLETE_ENV
 
 HERE = Path(__file__).resolve().parent
@@ -73,7 +73,7 @@ def source_path(name: str, root: Path = ROOT) -> Path:
 
 
 def bank_dir(root: Path = ROOT) -> Path:
-    return root / "autograder" / "mistakes"
+    return root / "autograder" / "demo" / "mistakes"
 
 
 def text(cell: dict) -> str:

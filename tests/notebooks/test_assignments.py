@@ -1,7 +1,7 @@
 """Every assignment of the course, checked the same way: nothing here names a module.
 
 The assignments are the folders ``source/NN_topic/`` found when the tests are collected; a new
-module adds its notebook and its mistake bank ``autograder/mistakes/NN_topic.py`` (which may
+module adds its notebook and its mistake bank ``autograder/demo/mistakes/NN_topic.py`` (which may
 also define correct alternative solutions, scratch cells and the like; see
 ``course_harness.DATA_FIELDS``).
 
@@ -62,8 +62,8 @@ from course_harness import (
     text,
 )
 
-from autograder import notebooks as nbk
-from autograder.simulate import solution_code
+from autograder.core import notebooks as nbk
+from autograder.demo.simulate import solution_code
 
 ASSIGNMENTS = assignments()
 NBGRADER_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
@@ -106,7 +106,7 @@ def test_nbgrader_metadata_is_complete_and_cells_are_locked(assignment):
         if not m:
             assert c.get("id") in scratch, (
                 f"cell {c.get('id')} has no nbgrader metadata: lock it, or list it in "
-                f"SCRATCH_CELLS of autograder/mistakes/{assignment}.py")
+                f"SCRATCH_CELLS of autograder/demo/mistakes/{assignment}.py")
             continue
         assert NBGRADER_KEYS <= set(m), (m.get("grade_id"), NBGRADER_KEYS - set(m))
         assert m["schema_version"] == 3 and m["task"] is False, m
@@ -280,9 +280,10 @@ def test_source_runs_clean_in_a_kernel(assignment, headless):
 @pytest.mark.slow
 def test_released_notebook_leaks_nothing_and_fails_only_with_not_implemented_error(
         assignment, headless, tmp_path):
-    from autograder.release import file_text, leaks
+    from autograder.core.course import copy_config
+    from autograder.release.steps import file_text, leaks
 
-    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    copy_config(ROOT, tmp_path)  # with a SQLite gradebook of its own
     shutil.copytree(ROOT / "source" / assignment, tmp_path / "source" / assignment)
     done = subprocess.run(
         [str(headless / "nbgrader"), "generate_assignment", assignment, "--force"],

@@ -6,7 +6,7 @@ functions over plain data. The harness runs the same notebook the way nbgrader a
 every cell in one namespace, hidden tests next to the student's code (``course_harness.run``).
 For a small seeded class of each assignment (the solution, and students who each make two
 known mistakes of the bank), every test cell must pass or fail alike in both, so every score
-is the same. (``tests/autograder/test_e2e_same_scores_as_nbgrader.py`` compares with real
+is the same. (``tests/autograder/e2e/test_e2e_same_scores_as_nbgrader.py`` compares with real
 ``nbgrader autograde`` on the test fixture.)
 """
 
@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from course_harness import ROOT, assignments, bank, run
 
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.grade import grade
-from autograder.release import generate
-from autograder.results import load_results
-from autograder.simulate import SimStudent, notebook_text, solution_code
+from autograder.core import notebooks as nbk
+from autograder.core.course import Course, copy_config
+from autograder.demo.simulate import SimStudent, notebook_text, solution_code
+from autograder.grade.coordinator import grade
+from autograder.release.steps import generate
+from autograder.results.load import load_results
 
 pytestmark = pytest.mark.slow
 MISTAKEN = 2  # students per assignment who make known mistakes (two each)
@@ -33,7 +33,7 @@ MISTAKEN = 2  # students per assignment who make known mistakes (two each)
 def test_tests_apart_give_the_verdicts_of_one_process(name, tmp_path):
     course_dir = tmp_path / "course"
     (course_dir / "source").mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course_dir)
+    copy_config(ROOT, course_dir)  # with a SQLite gradebook of its own
     shutil.copytree(ROOT / "source" / name, course_dir / "source" / name)
     course = Course.at(course_dir)
     generate(course, name)

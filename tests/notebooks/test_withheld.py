@@ -14,7 +14,7 @@ Fast (in-process):
   solutions   no solution cell, and no correct alternative of the bank, refers to a withheld
               name: a student who writes the reference solution is not stopped when graded.
 Slow (a fresh Python): the same released view against the grader's restricted copy of
-course_lib (``autograder.withhold.restricted_copy``) instead of the in-process stubs.
+course_lib (``autograder.sandbox.withhold.restricted_copy``) instead of the in-process stubs.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from course_harness import (
     text,
 )
 
-from autograder.withhold import declared, restricted_copy
+from autograder.sandbox.withhold import declared, restricted_copy
 from course_lib import exercise
 
 ASSIGNMENTS = assignments()

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from autograder import notebooks as nbk
-from autograder.simulate import solved
+from autograder.core import notebooks as nbk
+from autograder.demo.simulate import solved
 
 FULL = 10.0
 

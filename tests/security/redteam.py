@@ -25,9 +25,9 @@ sys.path.insert(0, str(HERE))
 from attacks import ATTACKS, HONEST, build  # noqa: E402
 from fixture_course import ASSIGNMENT, FIXTURES, copy_fixture  # noqa: E402
 
-from autograder import notebooks as nbk  # noqa: E402
-from autograder.release import SOURCE_STEPS, release  # noqa: E402
-from autograder.simulate import solved  # noqa: E402
+from autograder.core import notebooks as nbk  # noqa: E402
+from autograder.demo.simulate import solved  # noqa: E402
+from autograder.release.steps import release  # noqa: E402
 
 # Written by grading itself: everything else in the course directory must stay as it was.
 GRADING_WRITES = ("autograded", "feedback", "reports", "gradebook.db", "gradebook.db-journal",
@@ -97,7 +97,7 @@ class RedTeam:
     after: dict
     connections: int
     grade_out: str
-    results: dict  # student -> Submission (autograder.results)
+    results: dict  # student -> Submission (autograder.results.load)
 
 
 def course_cli(root: Path, *args: str, env=None) -> subprocess.CompletedProcess:
@@ -124,10 +124,10 @@ def make_link(course, base: Path, student: str, kind: str) -> None:
 
 
 def grade_redteam(base: Path) -> RedTeam:
-    from autograder.results import load_results
+    from autograder.results.load import load_results
 
     course = copy_fixture(base / "course")
-    release(course, ASSIGNMENT, steps=SOURCE_STEPS)  # solution graded below anyway
+    release(course, ASSIGNMENT)  # the gate is not run: the solution is graded below anyway
     source_nb = nbk.read(FIXTURES / "course" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     release_nb = nbk.read(course.release_notebook(ASSIGNMENT))
     listener = Listener()

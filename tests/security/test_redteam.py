@@ -11,8 +11,8 @@ import pytest
 from attacks import ATTACKS, FULL, HONEST
 from redteam import FIXTURES, processes_mentioning
 
-from autograder import notebooks as nbk
-from autograder import sandbox
+from autograder.core import notebooks as nbk
+from autograder.sandbox import bwrap
 
 pytestmark = pytest.mark.slow
 SOURCE = FIXTURES / "course" / "source" / "ps1" / "ps1.ipynb"
@@ -95,7 +95,7 @@ def test_nothing_of_the_course_is_visible_inside(redteam):
         # only the read-only Python installation (e.g. nbgrader's own test data), the
         # folders leading to it
         # and the kernel's own run directory (under the grader's TMPDIR)
-        allowed = (*[str(p) for p in sandbox.readonly_paths()], str(redteam.tmpdir))
+        allowed = (*[str(p) for p in bwrap.readonly_paths()], str(redteam.tmpdir))
         seen = [p for p in listed
                 if not p.startswith(allowed) and not any(a.startswith(p + "/") for a in allowed)]
         assert seen == [], listed

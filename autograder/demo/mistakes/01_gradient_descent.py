@@ -7,7 +7,7 @@ simulated class may make them); the test cells name each pair of value mistakes,
 one that hides the other.
 """
 
-from autograder.mistakes import Mistake
+from autograder.demo.mistakes import Mistake
 
 MISTAKES = [
     # Exercise 1: gradient_descent_1d

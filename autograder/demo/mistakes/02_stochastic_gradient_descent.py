@@ -5,7 +5,7 @@ Each entry rewrites one solution cell of
 a phrase of the hidden tests' failure message for that mistake.
 """
 
-from autograder.mistakes import Mistake
+from autograder.demo.mistakes import Mistake
 
 MISTAKES = [
     # ---- exercise 1: losses

@@ -7,7 +7,7 @@ combination of a cell's value mistakes (``known_mistakes`` in the setup cell), s
 mistake of a pair is named unless the other one hides it.
 """
 
-from autograder.mistakes import Mistake
+from autograder.demo.mistakes import Mistake
 
 MISTAKES = [
     # Exercise 1: classical (PyTorch) momentum

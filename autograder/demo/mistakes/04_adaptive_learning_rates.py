@@ -6,7 +6,7 @@ and no replacement destroys another's ``find``, so any two mistakes of a cell co
 the hidden tests (which recognise single mistakes and pairs) name both.
 """
 
-from autograder.mistakes import Mistake
+from autograder.demo.mistakes import Mistake
 
 MISTAKES = [
     # Exercise 1: AdaGrad

@@ -5,7 +5,7 @@ then fail with a message containing ``named``. The ``find`` texts of one cell do
 so any two of a cell's mistakes apply together, and the tests name both.
 """
 
-from autograder.mistakes import Mistake
+from autograder.demo.mistakes import Mistake
 
 MISTAKES = [
     # Exercise 1: one Adam step

@@ -8,7 +8,7 @@ named unless one hides the other (fan_in/fan_out swapped is invisible once He di
 fan_in + fan_out).
 """
 
-from autograder.mistakes import Mistake
+from autograder.demo.mistakes import Mistake
 
 MISTAKES = [
     # Exercise 1a: Xavier uniform

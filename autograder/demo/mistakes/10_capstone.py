@@ -6,7 +6,7 @@ and no replacement destroys another's ``find``, so any two mistakes of a cell co
 hidden tests recognise single mistakes and pairs (``combined`` in the setup cell).
 """
 
-from autograder.mistakes import Mistake
+from autograder.demo.mistakes import Mistake
 
 MISTAKES = [
     # Exercise 1: the training loop

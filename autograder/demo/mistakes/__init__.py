@@ -1,6 +1,6 @@
 """The mistake bank: realistic wrong versions of solution cells, one file per assignment.
 
-``autograder/mistakes/<assignment>.py`` defines ``MISTAKES``, a list of :class:`Mistake`.
+``autograder/demo/mistakes/<assignment>.py`` defines ``MISTAKES``, a list of :class:`Mistake`.
 A simulated student is the source solution with zero or more mistakes applied; the
 end-to-end tests check that every mistake loses points and that the feedback names it.
 The bank lives here, with the instructor's tools, and never goes to students.

@@ -1,11 +1,33 @@
 """course collect: placement rules and the report of what could not be placed."""
 
 import io
+import shutil
 import zipfile
 
 import pytest
+from fixture_course import copy_fixture
+from nbgrader.api import Gradebook
 
 from autograder.collect import collect, identify
+from autograder.core.course import Course
+
+
+@pytest.fixture(scope="module")
+def course_with_gradebook(tmp_path_factory) -> Course:
+    """The fixture course with its gradebook created, once: nbgrader creates a new gradebook
+    by running ``alembic`` in a subprocess (seconds), and ``collect`` registers students."""
+    course = copy_fixture(tmp_path_factory.mktemp("collect") / "course")
+    with Gradebook(course.db_url, course.course_id()):
+        pass
+    assert (course.root / "gradebook.db").is_file()
+    return course
+
+
+@pytest.fixture
+def course(course_with_gradebook, tmp_path) -> Course:
+    """A fresh copy of the fixture course and its empty gradebook (copying the file is fast)."""
+    shutil.copytree(course_with_gradebook.root, tmp_path / "course")
+    return Course.at(tmp_path / "course")
 
 
 def test_identify_reads_student_and_assignment_from_the_name():
@@ -17,8 +39,6 @@ def test_identify_reads_student_and_assignment_from_the_name():
 
 
 def test_collect_a_zip_places_registers_and_reports(course):
-    from nbgrader.api import Gradebook
-
     archive = course.root / "lms.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("s001_ps1.ipynb", "{}")
@@ -71,7 +91,6 @@ def test_a_zip_bomb_and_a_damaged_member_are_skipped_and_the_rest_placed(course)
 
 def test_a_member_that_lies_about_its_size_is_not_placed(course):
     from autograder import collect as collect_module
-
     archive = course.root / "lms.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("s001_ps1.ipynb", "y" * 300_000)

@@ -1,6 +1,12 @@
-"""Unit tests of autograder.notebooks (region extraction, known-mistake parsing)."""
+"""Unit tests of autograder.core.notebooks (region extraction, known-mistake parsing,
+outputs made text before any preprocessor sees them)."""
 
-from autograder import notebooks as nbk
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+from nbgrader.preprocessors import LimitOutput
+
+from autograder.core import notebooks as nbk
+from autograder.run.preprocessors import IgnoreWarnings
 
 SOURCE = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
 
@@ -28,3 +34,23 @@ def test_cell_by_id_and_grade_cells(source_nb):
     assert nbk.cell_by_id(source_nb, "test_gd_step").metadata.nbgrader.points == 3
     assert [nbk.grade_id(c) for c in nbk.grade_cells(source_nb)] == [
         "test_squares", "test_gd_step", "test_ema_step"]
+
+
+def test_outputs_whose_text_is_a_list_are_joined_before_any_preprocessor():
+    nb = new_notebook(cells=[new_code_cell("x")])
+    nb.cells[0].outputs = [
+        {"output_type": "stream", "name": "stderr", "text": ["a.py:1: RuntimeWarning: x\n",
+                                                           "  y\n", "real\n"]},
+        {"output_type": "error", "ename": ["Value", "Error"], "evalue": ["bad ", 3],
+         "traceback": [["T"], 7]},
+        {"output_type": "display_data", "data": {"text/plain": ["1", "2"]}, "metadata": {}},
+    ]
+    nbk.normalize_outputs(nb)
+    outs = nb.cells[0].outputs
+    assert outs[0]["text"].endswith("real\n") and outs[1]["ename"] == "ValueError"
+    assert outs[1]["evalue"] == "bad 3" and outs[1]["traceback"] == ["T", "7"]
+    assert outs[2]["data"]["text/plain"] == "12"
+    nb = nbformat.from_dict(nb)
+    nb, _ = IgnoreWarnings()(nb, {})
+    nb, _ = LimitOutput()(nb, {})
+    assert nb.cells[0].outputs[0].text == "real\n"

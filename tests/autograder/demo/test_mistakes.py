@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import notebooks as nbk
-from autograder.mistakes import BANK_DIR, Mistake, load_bank
-from autograder.simulate import solution_code
+from autograder.core import notebooks as nbk
+from autograder.demo.mistakes import BANK_DIR, Mistake, load_bank
+from autograder.demo.simulate import solution_code
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 REAL = sorted(p.stem for p in BANK_DIR.glob("[0-9]*.py"))
 
 
@@ -31,7 +31,7 @@ def test_fixture_bank_loads_and_applies(bank, source_nb):
 
 def test_duplicate_names_are_rejected(tmp_path):
     (tmp_path / "a.py").write_text(
-        "from autograder.mistakes import Mistake\n"
+        "from autograder.demo.mistakes import Mistake\n"
         "MISTAKES = [Mistake('x', 'c', 'a', 'b', 'n'), Mistake('x', 'c', 'a', 'b', 'n')]\n")
     with pytest.raises(ValueError, match="unique"):
         load_bank("a", tmp_path)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from autograder import notebooks as nbk
-from autograder.simulate import KINDS, plan, solution_code, solved
+from autograder.core import notebooks as nbk
+from autograder.demo.simulate import KINDS, plan, solution_code, solved
 
 CELL = ("def f(x):\n    ### BEGIN SOLUTION\n    y = x * 2\n    return y\n"
         "    ### END SOLUTION\n# after")
@@ -15,7 +15,7 @@ def test_solution_code_drops_the_markers_and_keeps_the_rest():
 
 
 def test_solution_code_applies_mistakes_inside_the_region_only(bank):
-    from autograder.mistakes import Mistake
+    from autograder.demo.mistakes import Mistake
 
     m = Mistake("m", "f", "x * 2", "x * 3", "triples")
     assert "x * 3" in solution_code(CELL, [m])

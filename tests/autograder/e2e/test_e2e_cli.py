@@ -11,11 +11,12 @@ import nbformat
 import pytest
 from fixture_course import BANK_DIR
 
-from autograder import notebooks as nbk
-from autograder import sandbox
 from autograder.cli import main
-from autograder.release import SOURCE_STEPS, ReleaseError, release
-from autograder.simulate import solved
+from autograder.core import notebooks as nbk
+from autograder.demo.simulate import solved
+from autograder.release.steps import ReleaseError, release
+from autograder.sandbox import bwrap
+from autograder.verbs.release import release_checked
 
 pytestmark = pytest.mark.slow
 
@@ -42,11 +43,11 @@ def test_release_refuses_a_source_that_fails_its_own_tests(course):
     assert not course.release_notebook("ps1").exists()
 
 
-@pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not usable here")
+@pytest.mark.skipif(not bwrap.available(), reason="bubblewrap is not usable here")
 def test_release_refuses_a_solution_that_fails_only_in_the_grading_pipeline(course, tmp_path):
     # A solution that reads a file of the course by its path passes every test when the
     # source notebook runs unsandboxed (step 1), but the sandbox of `course grade` hides
-    # the course (step 4).
+    # the course (the release gate).
     outside = course.root / "nbgrader_config.py"
     path = course.source_notebook("ps1")
     nb = nbk.read(path)
@@ -57,7 +58,7 @@ def test_release_refuses_a_solution_that_fails_only_in_the_grading_pipeline(cour
     nbformat.write(nb, str(path))
     keep = tmp_path / "kept"
     with pytest.raises(ReleaseError) as err:
-        release(course, "ps1", keep_check=keep)
+        release_checked(course, "ps1", keep_check=keep)
     message = str(err.value)
     assert "does not earn full marks through `course grade`:" in message, message
     line = next(ln for ln in message.splitlines() if ln.strip().startswith("test_squares"))
@@ -86,7 +87,7 @@ def test_release_refuses_a_leaking_student_version(course):
 
 
 def test_validate_passes_a_solved_notebook_and_fails_a_blank_one(course, source_nb, capsys):
-    release(course, "ps1", steps=SOURCE_STEPS)
+    release(course, "ps1")
     blank = course.release_notebook("ps1")
     mine = course.root / "mine.ipynb"
     nbformat.write(solved(source_nb, nbk.read(blank)), str(mine))
@@ -145,7 +146,7 @@ def test_demo_on_the_fixture_course(course, capsys):
 
 
 def test_grade_cli_prints_scores_for_selected_students(course, source_nb, capsys):
-    release(course, "ps1", steps=SOURCE_STEPS)
+    release(course, "ps1")
     for student in ("a1", "b2"):
         path = course.submitted / student / "ps1" / "ps1.ipynb"
         path.parent.mkdir(parents=True)

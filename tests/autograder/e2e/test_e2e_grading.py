@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+from collections import Counter
+
 import pytest
 from fixture_course import BANK_DIR
 
-from autograder import notebooks as nbk
-from autograder.mistakes import load_bank
+from autograder.core import notebooks as nbk
+from autograder.demo.mistakes import load_bank
 
 pytestmark = pytest.mark.slow
 FULL = 10.0  # 3 + 3 + 4 points in the fixture assignment
@@ -91,8 +94,6 @@ def test_feedback_never_shows_hidden_test_source(graded, source_nb):
     assert len(pages) >= 20
     for page in pages:
         text = page.read_text()
-        import html
-
         plain = html.unescape(text)
         for line in hidden:
             assert line not in text and line not in plain, (page, line)
@@ -112,13 +113,19 @@ def test_export_writes_nbgrader_csv_and_question_csv(graded):
 
 
 def test_report_is_one_self_contained_page(graded):
-    course, _, _ = graded
+    course, students, _ = graded
     text = (course.reports / "ps1.html").read_text()
     assert text.count("data:image/png;base64,") >= 3
     assert "src=\"http" not in text and "<script src" not in text
-    assert "Most frequent diagnosed mistakes" in text
-    for m in load_bank("ps1", BANK_DIR)[:1]:
-        assert m.named in text or "None." in text
+    # the mistakes section: a table, not "None.", with every bank mistake the simulated
+    # class made and how many students made it
+    section = text.split("<h2>Most frequent diagnosed mistakes</h2>", 1)[1].split("<h2>", 1)[0]
+    assert section.startswith("<table>") and "None." not in section, section
+    made = Counter(name for s in students if s.kind == "mistakes" for name in s.mistakes)
+    for m in load_bank("ps1", BANK_DIR):
+        assert made[m.name], f"nobody in the class made {m.name}: the check would be empty"
+        assert f"<tr><td>{html.escape(m.named)}</td><td>{made[m.name]}</td></tr>" in section, \
+            (m.name, section)
 
 
 def test_broken_cases_give_only_the_real_reason(graded):

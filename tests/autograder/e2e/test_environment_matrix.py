@@ -30,16 +30,16 @@ from pathlib import Path
 
 import pytest
 
-from autograder import notebooks as nbk
-from autograder.course import Course
-from autograder.environment import BLAS_PROBE, numeric
-from autograder.mistakes import load_bank
-from autograder.release import generate
-from autograder.simulate import SimStudent, notebook_text
+from autograder.core import notebooks as nbk
+from autograder.core.course import Course, copy_config
+from autograder.demo.mistakes import load_bank
+from autograder.demo.simulate import SimStudent, notebook_text
+from autograder.release.steps import generate
+from autograder.sandbox.environment import BLAS_PROBE, numeric
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-BANK = ROOT / "autograder" / "mistakes"  # this repository's bank, for its source/
+ROOT = Path(__file__).resolve().parents[3]
+BANK = ROOT / "autograder" / "demo" / "mistakes"  # this repository's bank, for its source/
 CANDIDATES = ("Haswell", "SkylakeX", "Zen", "Sandybridge", "Nehalem", "Cooperlake",
               "ARMV8", "NeoverseN1", "CortexA57", "POWER9", "POWER8")
 THREADS = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
@@ -47,9 +47,9 @@ THREADS = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS
 # Grades every assignment of the course at argv[1]; one JSON line per submission.
 GRADE_ALL = """
 import json, sys
-from autograder.course import Course
-from autograder.grade import grade
-from autograder.results import load_results
+from autograder.core.course import Course
+from autograder.grade.coordinator import grade
+from autograder.results.load import load_results
 course = Course.at(sys.argv[1])
 for assignment in course.assignments():
     grade(course, assignment, jobs=1, progress=False)
@@ -129,7 +129,7 @@ def matrix_course(tmp_path_factory) -> Course:
     """Every assignment of ``source/``, released, with its honest sample submitted."""
     root = tmp_path_factory.mktemp("matrix") / "course"
     root.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", root)
+    copy_config(ROOT, root)  # with a SQLite gradebook of its own
     shutil.copytree(ROOT / "source", root / "source",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     course = Course.at(root)

@@ -1,39 +1,19 @@
-"""Unit tests of the grading steps that need no kernel."""
+"""Unit tests of the grading steps that need no kernel: the steps around nbgrader's, the
+submissions located and read, the resources of a job."""
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.execute import Limits
-from autograder.grade import DropEmptyMetadata, IgnoreWarnings, locate, resources_for
-
-WARNING = ("/tmp/ipykernel_1/2.py:3: RuntimeWarning: divide by zero encountered in log\n"
-           "  np.log(0.0)\n")
+from autograder.grade.jobs import resources_for
+from autograder.grade.steps import DropEmptyMetadata
+from autograder.grade.submissions import locate
 
 
 def cell_with(*outputs):
     cell = new_code_cell("x")
     cell.outputs = list(outputs)
     return new_notebook(cells=[cell])
-
-
-def test_warnings_are_removed_from_stderr():
-    nb = cell_with(new_output("stream", name="stderr", text=WARNING))
-    nb, _ = IgnoreWarnings()(nb, {})
-    assert nb.cells[0].outputs == []
-
-
-def test_other_stderr_text_is_kept():
-    nb = cell_with(new_output("stream", name="stderr", text=WARNING + "real problem\n"))
-    nb, _ = IgnoreWarnings()(nb, {})
-    assert nb.cells[0].outputs[0].text == "real problem\n"
-
-
-def test_ignore_warnings_can_be_switched_off():
-    nb = cell_with(new_output("stream", name="stderr", text=WARNING))
-    pp = IgnoreWarnings(enabled=False)
-    nb, _ = pp(nb, {})
-    assert len(nb.cells[0].outputs) == 1
 
 
 def test_emptied_duplicate_metadata_is_removed():
@@ -62,43 +42,10 @@ def test_resources_match_nbgraders_converter(course):
     assert res["metadata"]["path"].endswith("autograded/s1/ps1")
 
 
-def test_limits_reject_bad_values():
-    import pytest
-
-    for kwargs, word in [({"cell_timeout": 0}, "cell_timeout"),
-                         ({"wall_clock": -1}, "wall_clock"), ({"memory_mb": -5}, "memory_mb")]:
-        with pytest.raises(ValueError, match=word):
-            Limits(**kwargs)
-
-
-def test_outputs_whose_text_is_a_list_are_joined_before_any_preprocessor():
-    from nbgrader.preprocessors import LimitOutput
-
-    from autograder import notebooks as nbk
-
-    nb = new_notebook(cells=[new_code_cell("x")])
-    nb.cells[0].outputs = [
-        {"output_type": "stream", "name": "stderr", "text": ["a.py:1: RuntimeWarning: x\n",
-                                                           "  y\n", "real\n"]},
-        {"output_type": "error", "ename": ["Value", "Error"], "evalue": ["bad ", 3],
-         "traceback": [["T"], 7]},
-        {"output_type": "display_data", "data": {"text/plain": ["1", "2"]}, "metadata": {}},
-    ]
-    nbk.normalize_outputs(nb)
-    outs = nb.cells[0].outputs
-    assert outs[0]["text"].endswith("real\n") and outs[1]["ename"] == "ValueError"
-    assert outs[1]["evalue"] == "bad 3" and outs[1]["traceback"] == ["T", "7"]
-    assert outs[2]["data"]["text/plain"] == "12"
-    nb = nbformat.from_dict(nb)
-    nb, _ = IgnoreWarnings()(nb, {})
-    nb, _ = LimitOutput()(nb, {})
-    assert nb.cells[0].outputs[0].text == "real\n"
-
-
 def test_damaged_but_readable_notebooks_are_repaired_and_noted(tmp_path):
     import json
 
-    from autograder.grade import read_submission
+    from autograder.grade.submissions import read_submission
 
     text = nbformat.writes(new_notebook(cells=[new_code_cell("# caf_\n1")]))
     path = tmp_path / "a.ipynb"
@@ -118,7 +65,7 @@ def test_damaged_but_readable_notebooks_are_repaired_and_noted(tmp_path):
 
 
 def test_an_unparsable_timestamp_is_a_reason_not_a_crash(tmp_path):
-    from autograder.grade import read_timestamp
+    from autograder.grade.submissions import read_timestamp
 
     (tmp_path / "timestamp.txt").write_text("next Tuesday-ish")
     assert read_timestamp(tmp_path)[0] is None

@@ -1,4 +1,5 @@
-"""The grader's shortcuts around nbgrader change its cost, never its verdicts."""
+"""The grader's shortcuts around nbgrader change its cost, never its verdicts. (The grading
+kernel that replaces Jupyter's launcher: ``run/test_kernels.py``.)"""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.nbgraderformat import MetadataValidator, common
 
-from autograder import grade
-from autograder.execute import GRADING_KERNEL, LimitedKernelManager
-from autograder.schema import cached_schema_validation
+from autograder.grade import workers
+from autograder.grade.schema import cached_schema_validation
 
 GOOD = {"grade": True, "grade_id": "t1", "locked": True, "points": 2, "schema_version": 3,
         "solution": False, "task": False}
@@ -57,36 +57,13 @@ def test_worker_keeps_its_speedups_for_its_whole_life(tmp_path):
     original = nbgrader.api.create_engine
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     try:
-        grade._init_worker(str(tmp_path))
+        workers.init_worker(str(tmp_path))
         import gc
 
         gc.collect()  # a context manager that is not referenced would end here
         assert nbgrader.api.create_engine is not original
         assert common.jsonschema is not jsonschema
     finally:
-        grade._WORKER_CONTEXT.close()
+        workers.WORKER_CONTEXT.close()
     assert nbgrader.api.create_engine is original
     assert common.jsonschema is jsonschema
-
-
-def test_grading_kernel_replaces_only_the_standard_launcher():
-    km = LimitedKernelManager(kernel_name="python3")
-    cmd = km.format_kernel_cmd()
-    assert cmd[cmd.index("--") + 1:][1:3] == ["-c", GRADING_KERNEL]
-    assert "ipykernel_launcher" not in cmd
-
-
-def test_grading_kernel_runs_cells_like_jupyter_without_the_debugger(tmp_path):
-    from autograder.execute import Limits, execute_submission, kernel_pool
-
-    (tmp_path / "helper.py").write_text("VALUE = 2.0\n")  # importable, as in Jupyter
-    nb = new_notebook(cells=[new_code_cell(
-        "import sys, numpy, helper\n"
-        "assert sys.modules.get('debugpy', 'absent') is None, 'debugger loaded'\n"
-        "print(numpy.ones(2).sum() * helper.VALUE)")])
-    try:
-        result = execute_submission(nb, Limits(), str(tmp_path))
-    finally:
-        kernel_pool(Limits()).close()
-    outputs = result.nb.cells[0].outputs
-    assert [o.get("text") for o in outputs] == ["4.0\n"], outputs

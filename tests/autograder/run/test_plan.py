@@ -1,4 +1,4 @@
-"""What the grader plans before it runs a submission (``autograder.plan``): which instructor
+"""What the grader plans before it runs a submission (``autograder.run.plan``): which instructor
 cells run in the trusted process, which names it takes from the kernel, what it preloads."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import nbformat
 from fixture_course import FIXTURES
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import notebooks as nbk
-from autograder import plan as planning
-from autograder.plan import (
+from autograder.core import notebooks as nbk
+from autograder.run import plan as planning
+from autograder.run.plan import (
     bound_names,
     defined_names,
     expected_names,

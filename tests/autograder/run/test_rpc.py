@@ -1,4 +1,4 @@
-"""The channel between the trusted process and the student's kernel (``autograder.rpc``).
+"""The channel between the trusted process and the student's kernel (``autograder.run.rpc``).
 
 The codec (plain data only, decoded without running code), handles (kernel functions,
 callbacks, returned objects), write-back of in-place changes, shared random generators,
@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import rpc
+from autograder.run import rpc
 from course_lib import autodiff, checks
 
 Pair = namedtuple("Pair", "w v")
@@ -231,7 +231,8 @@ def test_decoding_rejects_unknown_tags(data):
 
 
 @pytest.mark.parametrize("data", [[1, 2], {"~": "list", "v": [[1]]}, {"~": "dict", "v": [
-    [[1], 2]]}, (1, 2), {1, 2}, b"x", object()], ids=repr)
+    [[1], 2]]}, (1, 2), {1, 2}, b"x", object()],
+    ids=lambda d: "object()" if type(d) is object else repr(d))  # the same in every xdist worker
 def test_decoding_rejects_bare_lists_and_other_objects(data):
     with pytest.raises(ValueError, match="malformed encoding"):
         rpc.dec(data)
@@ -728,6 +729,7 @@ def test_stale_messages_are_ignored_by_the_grader(raw):
     assert grader.request("bindings", names=["x"]) == [1, 2]
     assert grader.closed_epoch == -1
     sent = read_frame(kernel)
+    assert sent.pop("fp") == rpc.fp_state()  # the test's np.errstate travels along
     assert sent == {"op": "bindings", "id": 1, "epoch": 3, "names": {"~": "list", "v": ["x"]}}
     kernel.setblocking(False)
     with pytest.raises(BlockingIOError):
@@ -939,3 +941,27 @@ def test_a_test_that_rebinds_a_student_name_rebinds_it_in_the_kernel(channel):
     assert rng.bit_generator.state == twin.bit_generator.state
     ch.grader.request("bind", name="helper", value=own_helper)
     assert ns["helper"] is helper
+
+
+def test_the_students_code_runs_under_the_tests_floating_point_error_handling(channel):
+    # One namespace: a test's `with np.errstate(over="raise")` makes the student's overflow
+    # raise FloatingPointError. Apart, the request carries the test's np.geterr().
+    ch = channel(grow=lambda x: np.exp(np.asarray(x, dtype=float)))
+    grow = ch.get("grow")
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError, match="overflow"):
+            grow([1000.0])
+    with np.errstate(over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is issued when the test ignores overflow
+        assert grow([1000.0])[0] == np.inf
+    with np.errstate(over="warn"), pytest.warns(RuntimeWarning, match="overflow"):
+        grow([1000.0])
+    assert rpc.fp_state() == {k: v for k, v in np.geterr().items() if k in rpc.FP_ERRORS}
+
+
+def test_a_requests_floating_point_state_is_checked_before_use():
+    with rpc.fp_context({"over": "raise", "divide": "call", "bogus": "raise", "under": 3}):
+        assert np.geterr()["over"] == "raise"
+        assert np.geterr()["divide"] == "warn"  # no handler in the kernel
+    with rpc.fp_context(["not", "a", "dict"]):
+        pass

@@ -1,4 +1,4 @@
-"""The trusted process (``autograder.trusted``): a warm server that forks a pristine child per
+"""The trusted process (``autograder.run.trusted``): a warm server that forks a pristine child per
 submission; the child runs the instructor's cells in one namespace, in a folder of its own,
 against the kernel's names, and a child that dies or hangs costs only its own submission.
 
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import rpc, sandbox, trusted
+from autograder.run import rpc, trusted
+from autograder.sandbox import bwrap
 
 PRELOAD = ("numpy",)
 
@@ -317,9 +318,10 @@ def test_other_settings_get_another_server():
     assert trusted.trusted_server(False, 1024, PRELOAD) is other
 
 
-@pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not usable here")
+@pytest.mark.skipif(not bwrap.available(), reason="bubblewrap is not usable here")
 def test_the_sandboxed_server_has_no_network_and_sees_no_course_files():
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
+    assert (repo / "autograder" / "grade" / "coordinator.py").exists()
     kernel = Kernel({"one": lambda: 1})
     session = kernel.start(names=["one"], sandboxed=True)
     try:
@@ -332,7 +334,7 @@ def test_the_sandboxed_server_has_no_network_and_sees_no_course_files():
                       "except OSError:\n"
                       "    pass\n"
                       f"print([p for p in ({str(repo / 'source')!r}, "
-                      f"{str(repo / 'autograder' / 'grade.py')!r}, "
+                      f"{str(repo / 'autograder' / 'grade' / 'coordinator.py')!r}, "
                       f"{str(Path.home() / '.ssh')!r}) if os.path.exists(p)])\n"
                       "print(os.environ['HOME'], one())") == "[]\n/tmp 1\n"
     finally:

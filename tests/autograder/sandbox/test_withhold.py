@@ -1,4 +1,4 @@
-"""autograder.withhold: the names an assignment declares, and the course_lib copy without them."""
+"""autograder.sandbox.withhold: the names an assignment declares, and course_lib without them."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 from fixture_course import ASSIGNMENT, FIXTURES
 
 import course_lib
-from autograder.withhold import declared, restricted_copy
+from autograder.sandbox.withhold import declared, restricted_copy
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = Path(course_lib.__file__).resolve().parent
 SOURCES = {p.parent.name: p for p in sorted((ROOT / "source").glob("[0-9][0-9]_*/*.ipynb"))}
 SOURCES[ASSIGNMENT] = FIXTURES / "course" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

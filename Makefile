@@ -92,6 +92,15 @@ apt-install:
 demo: setup bubblewrap
 	$(BIN)/course demo
 
+# Not part of `make test`: a simulated class (default 1000, SOAK_ARGS="--students N") graded
+# on a local Dask cluster, one worker killed and replaced, the coordinator interrupted and
+# resumed; prints submissions per minute and retries, and checks the gradebook against a
+# clean run on the local pool.
+.PHONY: soak
+SOAK_ARGS ?=
+soak: setup bubblewrap
+	$(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
+
 lab: setup
 	$(BIN)/jupyter labextension list
 	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root)

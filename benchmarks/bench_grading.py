@@ -33,8 +33,11 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "autograder" / "fixtures"
 
 
-def build(work: Path, assignment: str | None, n: int) -> tuple[Course, str]:
-    """A released course with ``n`` simulated submissions; (course, assignment)."""
+def build(work: Path, assignment: str | None, n: int,
+          nbgrader_stderr_rule: bool = True) -> tuple[Course, str]:
+    """A released course with ``n`` simulated submissions; (course, assignment).
+    ``nbgrader_stderr_rule``: warnings on stderr fail a test cell, as in plain nbgrader
+    (so that both graders can be compared)."""
     repo = Course.at(REPO)
     if assignment is None and repo.assignments():
         assignment = repo.assignments()[0]
@@ -46,8 +49,9 @@ def build(work: Path, assignment: str | None, n: int) -> tuple[Course, str]:
         copy_config(REPO, work / "course")  # with a SQLite gradebook of its own
         shutil.copytree(repo.source / assignment, work / "course" / "source" / assignment)
         bank_dir = None
-    with (work / "course" / "nbgrader_config.py").open("a") as handle:
-        handle.write("\nc.IgnoreWarnings.enabled = False  # nbgrader's stderr rule\n")
+    if nbgrader_stderr_rule:
+        with (work / "course" / "nbgrader_config.py").open("a") as handle:
+            handle.write("\nc.IgnoreWarnings.enabled = False  # nbgrader's stderr rule\n")
     course = Course.at(work / "course")
     release(course, assignment)  # no gate: the class's own solutions are graded
     simulate(course, assignment, n=n, seed=0, bank=load_bank(assignment, bank_dir))

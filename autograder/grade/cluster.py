@@ -123,8 +123,10 @@ def survey(client, sandboxed: bool = True) -> tuple[bool, list[str]]:
     if not workers:
         return False, [*lines, "  [FAIL] no workers: start them with `dask worker "
                        f"{client.scheduler.address} --nworkers N --nthreads 1`"]
+    here = fingerprint()
+    ok, scheduler_line = scheduler_matches(client, here)
+    lines.append(scheduler_line)
     reports = client.run(worker_report, sandboxed, on_error="return")
-    here, ok = fingerprint(), True
     for address in sorted(workers):
         problems = worker_problems(workers[address], reports.get(address, "no answer"), here,
                                    sandboxed)
@@ -133,6 +135,22 @@ def survey(client, sandboxed: bool = True) -> tuple[bool, list[str]]:
         lines.append(f"  [ok] {address}: one thread, {what}same versions and code"
                      if not problems else f"  [FAIL] {address}: " + "; ".join(problems))
     return ok, lines
+
+
+def scheduler_matches(client, here: dict) -> tuple[bool, str]:
+    """(does the scheduler run this code?, its report line). The scheduler unpickles every
+    task, so it needs the course's environment too; one that does not have it would fail
+    each task while deserializing it."""
+    try:
+        there = client.run_on_scheduler(fingerprint)
+    except Exception as err:  # noqa: BLE001  (reported: it cannot import this code)
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        return False, (f"  [FAIL] scheduler: cannot run the course's code ({type(err).__name__}"
+                       f": {first}); start it from the course's environment")
+    problems = differences(here, there) if isinstance(there, dict) else ["no fingerprint"]
+    if problems:
+        return False, "  [FAIL] scheduler: " + "; ".join(problems)
+    return True, "  [ok] scheduler: same versions and code"
 
 
 def check(client, sandboxed: bool = True) -> None:
@@ -150,7 +168,9 @@ def check(client, sandboxed: bool = True) -> None:
 def outcome(future, result):
     """A finished future's Job, or the exception that is the notebook's failure
     (:class:`WorkersDied` for Dask's ``KilledWorker``). A cancelled future (the scheduler
-    or the client is gone) is ClusterUnavailable: it stops the run."""
+    or the client is gone), a worker that does not match (:class:`WorkerMismatch`, one that
+    joined after the check) or a task that could not be unpickled is ClusterUnavailable: the
+    cluster's fault, not the notebook's, so the run stops and nothing is zeroed for it."""
     from distributed import KilledWorker
 
     if future.status == "finished":
@@ -162,6 +182,13 @@ def outcome(future, result):
             return WorkersDied(f"the Dask workers grading it died {err.allowed_failures + 1} "
                                f"times (killed, out of memory or lost; last {last}): not "
                                "retried again")
+        if isinstance(err, WorkerMismatch) or "deserializ" in str(err):
+            # the cluster, not the notebook: stop, zero nothing (a rerun grades the rest)
+            first = (str(err).strip().splitlines() or [""])[0][:300]
+            raise ClusterUnavailable(
+                f"a worker could not grade ({type(err).__name__}: {first}); the run stopped, "
+                "what was saved stays saved: check the cluster with `course doctor "
+                "--scheduler ...`, then run `course grade` again (it grades the rest)")
         return err if isinstance(err, BaseException) else RuntimeError(str(err))
     raise ClusterUnavailable(f"the Dask scheduler was lost ({future.status}): the run "
                              "stopped; what was saved stays saved, run `course grade` again")

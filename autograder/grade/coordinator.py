@@ -7,7 +7,13 @@ The coordinator is the only process that writes the gradebook. Per submission, i
    timestamp from ``timestamp.txt``; copy the assignment's non-notebook files
    (:mod:`autograder.grade.submissions`).
 2. sanitize, execute, post-process (a worker, one per core: :mod:`autograder.grade.workers`).
-3. save (coordinator): the grades, the ``autograded/`` notebook and ``grading.json``.
+3. save (coordinator): the grades and the ``autograded/`` notebook; once every notebook of
+   the submission is saved, its ``grading.json``.
+
+``grading.json`` marks a submission as graded: a run that is interrupted and started again
+grades only the submissions without one, or with a file in ``submitted/`` newer than it
+(:func:`autograder.grade.submissions.already_graded`, as ``nbgrader autograde`` decides);
+``force=True`` (``course grade --force``) regrades them all.
 
 With a Dask scheduler (``scheduler=``, :mod:`autograder.grade.cluster`) the workers are the
 cluster's: the coordinator also sanitizes (it reads the gradebook, which workers cannot
@@ -20,6 +26,7 @@ never stops the others.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -41,6 +48,7 @@ from autograder.grade.jobs import Job, NotebookResult, fail
 from autograder.grade.schema import cached_schema_validation
 from autograder.grade.steps import save
 from autograder.grade.submissions import (
+    already_graded,
     failed_jobs,
     find_submissions,
     notebook_names,
@@ -56,9 +64,10 @@ from autograder.sandbox.withhold import restricted_course_lib
 def grade(
     course: Course, assignment: str, students=None, jobs: int | None = None,
     limits: Limits | None = None, progress: bool = True, sandboxed: bool = True,
-    scheduler: str | None = None,
+    scheduler: str | None = None, force: bool = False,
 ) -> list[NotebookResult]:
-    """Grade every submission of ``assignment``; returns one result per notebook.
+    """Grade every submission of ``assignment`` not yet graded (all with ``force``);
+    returns one result per notebook graded in this run.
 
     Kernels run in the sandbox (:mod:`autograder.sandbox`) unless ``sandboxed=False``; a
     missing bubblewrap is an error, never a silent fallback. The tests run in the trusted
@@ -66,6 +75,8 @@ def grade(
     without the names the assignment withholds. On ``jobs`` local worker processes (default:
     one per core), or with ``scheduler`` (``tcp://HOST:PORT``) on a Dask cluster's workers
     (:mod:`autograder.grade.cluster`; checked first, refused if it does not match).
+    A submission already graded and unchanged since (:func:`already_graded`) is skipped
+    unless ``force``: an interrupted run, started again, grades only the rest.
     """
     if scheduler and jobs:
         raise ValueError("Invalid jobs: --jobs sizes the local process pool; a Dask "
@@ -79,13 +90,17 @@ def grade(
     desc = f"grade {assignment}"
     with warnings.catch_warnings(), shared_engines(), cached_schema_validation():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own gradebook code warns
+        if not force:
+            done = set(already_graded(course, assignment, students))
+            students = [s for s in students if s not in done]
+        if not students:
+            return []
         if scheduler:
             results = grade_on_cluster(course, assignment, students, limits, scheduler,
                                        desc, progress)
         else:
             results = grade_locally(course, assignment, students, limits, jobs, desc,
                                     progress)
-    record(course, results, sandboxed)
     return sorted(results, key=lambda r: (r.student, r.notebook))
 
 
@@ -102,11 +117,16 @@ def grade_locally(course: Course, assignment: str, students: list[str], limits: 
         for future in [pool.submit(warm_up, limits, lib) for _ in range(jobs)]:
             future.result()  # each worker starts its first kernel now
         futures = {}
-        for job in all_jobs(course, assignment, students):
-            job.course_lib = lib
-            futures[pool.submit(execute_job, job, limits)] = job
-        outcomes = ((futures[f], outcome_of(f)) for f in as_completed(futures))
-        return collect_results(course, outcomes, len(futures), desc, progress)
+        try:
+            for job in all_jobs(course, assignment, students):
+                job.course_lib = lib
+                futures[pool.submit(execute_job, job, limits)] = job
+            outcomes = ((futures[f], outcome_of(f)) for f in as_completed(futures))
+            return collect_results(course, outcomes, list(futures.values()), desc, progress,
+                                   limits.sandbox)
+        except BaseException:  # interrupted: what is queued is not graded (nor waited for)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def grade_on_cluster(course: Course, assignment: str, students: list[str], limits: Limits,
@@ -115,9 +135,11 @@ def grade_on_cluster(course: Course, assignment: str, students: list[str], limit
     from autograder.grade.cluster import ClusterRun
 
     with ClusterRun(scheduler, course, assignment, limits, course.config()) as run:
+        jobs = []
         for job in all_jobs(course, assignment, students):
-            run.submit(job)
-        return collect_results(course, run.outcomes(), len(run), desc, progress)
+            run.submit(job)  # sent at once: the workers start while the rest is registered
+            jobs.append(job)
+        return collect_results(course, run.outcomes(), jobs, desc, progress, limits.sandbox)
 
 
 def default_jobs() -> int:
@@ -155,22 +177,35 @@ def outcome_of(future) -> Job | BaseException:
         return err
 
 
-def collect_results(course: Course, outcomes, total: int, desc: str,
-                    progress: bool) -> list[NotebookResult]:
-    """Save each job's grades as its worker finishes it (the only gradebook writes).
-    ``outcomes``: (job, the worker's job or the exception that failed it), each job once."""
+def collect_results(course: Course, outcomes, jobs: list[Job], desc: str, progress: bool,
+                    sandboxed: bool = True) -> list[NotebookResult]:
+    """Save each job's grades as its worker finishes it (the only gradebook writes), and a
+    submission's ``grading.json`` (:func:`record`) as soon as all its notebooks are saved:
+    an interrupted run leaves exactly the finished submissions marked as graded.
+    ``jobs``: every job of the run; ``outcomes``: (job, the worker's job or the exception
+    that failed it), each job once."""
     config = course.config()
+    expected = collections.Counter(submission_of(job.result) for job in jobs)
+    saved: dict[tuple[str, str], list[NotebookResult]] = {}
     results = []
-    with tqdm(total=total, desc=desc, unit="nb", disable=not progress) as bar:
+    with tqdm(total=len(jobs), desc=desc, unit="nb", disable=not progress) as bar:
         for job, back in outcomes:
             if isinstance(back, BaseException):
                 fail(job, "grading", back)
             else:
                 job = back
             save_or_zero(course, job, config)
+            key = submission_of(job.result)
+            saved.setdefault(key, []).append(job.result)
+            if len(saved[key]) == expected[key]:
+                record(course, saved.pop(key), sandboxed)
             results.append(job.result)
             bar.update()
     return results
+
+
+def submission_of(result: NotebookResult) -> tuple[str, str]:
+    return result.student, result.assignment
 
 
 def save_or_zero(course: Course, job: Job, config) -> None:
@@ -184,14 +219,18 @@ def save_or_zero(course: Course, job: Job, config) -> None:
 
 
 def record(course: Course, results: list[NotebookResult], sandboxed: bool = True) -> None:
-    """Scores from the gradebook into each result, and ``grading.json`` per submission."""
+    """Scores from the gradebook into each result, and ``grading.json`` per submission
+    (its notebooks in order of name; written whole or not at all: it marks the submission
+    as graded)."""
     with Gradebook(course.db_url, course.course_id()) as gb:
         for r in results:
             sub = gb.find_submission_notebook(r.notebook, r.assignment, r.student)
             r.score, r.max_score = float(sub.score), float(sub.max_score)
     by_student: dict[tuple, list] = {}
-    for r in results:
+    for r in sorted(results, key=lambda r: r.notebook):
         by_student.setdefault((r.student, r.assignment), []).append(asdict(r))
     for (student, assignment), rows in by_student.items():
         path = course.autograded / student / assignment / RESULT_FILE
-        path.write_text(json.dumps({"notebooks": rows, "sandboxed": sandboxed}, indent=1))
+        partial = path.with_name(f".{RESULT_FILE}.partial")
+        partial.write_text(json.dumps({"notebooks": rows, "sandboxed": sandboxed}, indent=1))
+        os.replace(partial, path)

@@ -10,6 +10,7 @@ that cannot be used gets zero on every grade cell, as nbgrader does for a missin
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from nbgrader.utils import parse_utc
 
 from autograder.core import notebooks as nbk
 from autograder.core.course import Course
+from autograder.core.formats import RESULT_FILE
 from autograder.grade.jobs import Job, NotebookResult, fail, resources_for
 from autograder.sandbox.limits import MAX_NOTEBOOK_MB
 
@@ -35,6 +37,40 @@ def find_submissions(course: Course, assignment: str, students=None) -> list[str
             raise ValueError(f"Invalid student: no submission of {assignment} from {missing}")
         found = [s for s in found if s in set(students)]
     return found
+
+
+def already_graded(course: Course, assignment: str, students: list[str]) -> list[str]:
+    """Those of ``students`` whose submission is graded and unchanged since, as ``nbgrader
+    autograde`` decides: its ``autograded/<student>/<assignment>/grading.json`` exists (it
+    is written once every notebook of the submission is saved), the gradebook has the
+    submission, and nothing in ``submitted/<student>/<assignment>/`` is newer than it."""
+    with Gradebook(course.db_url, course.course_id()) as gb:
+        try:
+            recorded = {sub.student_id for sub in gb.find_assignment(assignment).submissions}
+        except MissingEntry:
+            recorded = set()
+    done = []
+    for student in students:
+        marker = course.autograded / student / assignment / RESULT_FILE
+        if student not in recorded or marker.is_symlink() or not marker.is_file():
+            continue
+        if newest_change(course, course.submitted / student / assignment) \
+                <= marker.stat().st_mtime_ns:
+            done.append(student)
+    return done
+
+
+def newest_change(course: Course, folder: Path) -> int:
+    """The latest modification time (ns) of ``folder`` and of everything in it; symbolic
+    links are not followed (a linked folder counts as the link)."""
+    link = linked(course, folder)
+    if link is not None:
+        return link.lstat().st_mtime_ns
+    newest = folder.lstat().st_mtime_ns
+    for root, dirs, files in os.walk(folder):  # does not descend into linked folders
+        for name in dirs + files:
+            newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime_ns)
+    return newest
 
 
 def notebook_names(course: Course, assignment: str) -> list[str]:
@@ -228,7 +264,9 @@ def failed_jobs(course: Course, assignment: str, student: str, err: Exception) -
     with Gradebook(course.db_url, course.course_id()) as gb:
         gb.update_or_create_student(student)
         gb.update_or_create_submission(assignment, student)
-    (course.autograded / student / assignment).mkdir(parents=True, exist_ok=True)
+    dest = course.autograded / student / assignment
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / RESULT_FILE).unlink(missing_ok=True)  # not graded until its notebooks are saved
     jobs = []
     for notebook in notebook_names(course, assignment):
         job = Job(NotebookResult(student, assignment, notebook), "",

@@ -10,7 +10,6 @@ grader over ZeroMQ ``ipc`` sockets in its own run directory.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -62,12 +61,14 @@ class KernelPool:
         self.course_lib = course_lib  # a restricted copy of course_lib for the kernel, or ""
         self._spare: list[LimitedKernelManager] = []
         self._home = tempfile.mkdtemp(prefix="course-kernel-")
+        if limits.sandbox:  # what a grading process killed earlier on this machine left
+            cgroups.remove_orphans()
 
     def _launch(self) -> LimitedKernelManager:
         lim = self.limits
         run = Path(tempfile.mkdtemp(prefix="run-", dir=self._home))
         (run / "work").mkdir()
-        cgroup = f"k{os.getpid()}-{run.name}"
+        cgroup = cgroups.kernel_cgroup(run.name)
         extra = ["--cpu-seconds", str(lim.cpu_limit),
                  "--file-mb", str(lim.file_mb), "--processes", str(lim.processes)]
         options = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import resource
 import time
 from pathlib import Path
@@ -98,3 +99,38 @@ def remove_cgroup(name: str) -> None:
                 time.sleep(0.025)
             else:
                 break
+
+
+def kernel_cgroup(run_name: str) -> str:
+    """The cgroups' name for a kernel this process starts: ``k<pid>-<run folder>``, so that
+    what a dead grading process left behind can be told (:func:`remove_orphans`)."""
+    return f"k{os.getpid()}-{run_name}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphans() -> list[str]:
+    """Kill the kernels of grading processes that died (a worker killed in the middle of a
+    submission leaves its sandboxed kernel running, idle): every kernel cgroup named for a
+    process that is gone is emptied and removed. The names removed."""
+    if not cgroups_usable():
+        return []
+    found = []
+    with contextlib.suppress(OSError):
+        found = [d.name for d in (CGROUP_ROOT / "pids" / CGROUP_NAME).iterdir() if d.is_dir()]
+    removed = []
+    for name in found:
+        match = re.fullmatch(r"k(\d+)-.+", name)
+        if match and not _alive(int(match.group(1))):
+            remove_cgroup(name)
+            removed.append(name)
+    return removed
+

@@ -1,7 +1,8 @@
 """``course grade ASSIGNMENT``: autograde every submission, in parallel and sandboxed
 (:mod:`autograder.grade`): on this machine's cores, or with ``--scheduler tcp://HOST:PORT``
 (or ``c.CourseGrade.scheduler`` in ``nbgrader_config.py``) on a Dask cluster's workers
-(:mod:`autograder.grade.cluster`)."""
+(:mod:`autograder.grade.cluster`). A submission already graded, with nothing submitted since,
+is skipped (an interrupted run, started again, grades the rest); ``--force`` regrades it."""
 
 from __future__ import annotations
 
@@ -29,12 +30,16 @@ def add_arguments(p) -> None:
                    help="grade on the workers of this Dask scheduler (default: "
                         "CourseGrade.scheduler from nbgrader_config.py, else this machine; "
                         "'local': this machine whatever the setting says)")
+    p.add_argument("--force", action="store_true",
+                   help="regrade every submission, also those already graded with nothing "
+                        "submitted since (default: skip them)")
 
 
 def run(course, args) -> int:
     from autograder.grade.cluster import scheduler_address
     from autograder.grade.coordinator import grade
     from autograder.grade.database import check
+    from autograder.grade.submissions import already_graded, find_submissions
     from autograder.sandbox.limits import Limits
 
     check(course.db_url)  # a gradebook server that is down: one clear line, nothing graded
@@ -43,9 +48,14 @@ def run(course, args) -> int:
     if args.no_sandbox:
         print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
               "your rights and can read and write your files.", file=sys.stderr)
+    skipped = [] if args.force else already_graded(
+        course, args.assignment, find_submissions(course, args.assignment, args.student))
+    if skipped:
+        print(f"{len(skipped)} submission(s) skipped: already graded, nothing submitted "
+              "since (--force regrades them)", flush=True)
     results = grade(course, args.assignment, args.student, args.jobs, limits,
                     progress=not args.no_progress, sandboxed=not args.no_sandbox,
-                    scheduler=scheduler_address(course, args.scheduler))
+                    scheduler=scheduler_address(course, args.scheduler), force=args.force)
     for r in results:
         note = f"  ({'; '.join(r.reasons)})" if r.reasons else ""
         print(f"{r.student:12} {r.notebook:24} {r.score:6g} / {r.max_score:g}  "

@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import dask_cluster
 import nbformat
 import pytest
 from fixture_course import ASSIGNMENT, FIXTURES, TEST_LIMITS, copy_fixture
 from nbgrader.api import Gradebook
 
+from autograder.demo import local_cluster
 from autograder.grade import cluster, coordinator, tasks
 from autograder.grade.jobs import Job, NotebookResult, resources_for
 from autograder.grade.versions import differences, fingerprint
@@ -176,6 +176,14 @@ class FakeClient:
         assert function is cluster.worker_report and on_error == "return"
         return self.reports
 
+    scheduler_report = None  # the scheduler's fingerprint (None: this machine's)
+
+    def run_on_scheduler(self, function):
+        assert function is fingerprint
+        if isinstance(self.scheduler_report, BaseException):
+            raise self.scheduler_report
+        return self.scheduler_report or function()
+
 
 def good_report() -> dict:
     return {"fingerprint": fingerprint(), "sandbox": True, "failing": []}
@@ -187,7 +195,8 @@ def test_a_matching_cluster_passes():
     ok, lines = cluster.survey(client)
     assert ok, lines
     assert lines[0] == "cluster: tcp://127.0.0.1:8786, 2 worker(s)"
-    assert lines[1] == "  [ok] tcp://a:1: one thread, sandbox usable, same versions and code"
+    assert lines[1] == "  [ok] scheduler: same versions and code"
+    assert lines[2] == "  [ok] tcp://a:1: one thread, sandbox usable, same versions and code"
     cluster.check(client)  # does not raise
 
 
@@ -202,12 +211,12 @@ def test_a_cluster_that_does_not_match_is_refused_and_says_why():
          "tcp://d:4": OSError("connection reset")})
     ok, lines = cluster.survey(client)
     assert not ok
-    assert lines[1].startswith("  [ok] tcp://a:1")
-    assert "[FAIL] tcp://b:2: 4 threads (start workers with --nthreads 1" in lines[2]
-    assert "[FAIL] tcp://c:3: autograder source " in lines[3]
-    assert "0123456789abcdef there" in lines[3]
-    assert "the sandbox is not usable (bwrap installed)" in lines[3]
-    assert "[FAIL] tcp://d:4: did not answer the check: OSError: connection reset" in lines[4]
+    assert lines[2].startswith("  [ok] tcp://a:1")
+    assert "[FAIL] tcp://b:2: 4 threads (start workers with --nthreads 1" in lines[3]
+    assert "[FAIL] tcp://c:3: autograder source " in lines[4]
+    assert "0123456789abcdef there" in lines[4]
+    assert "the sandbox is not usable (bwrap installed)" in lines[4]
+    assert "[FAIL] tcp://d:4: did not answer the check: OSError: connection reset" in lines[5]
     with pytest.raises(cluster.ClusterUnavailable, match="does not match this machine"):
         cluster.check(client)
     # without the sandbox (--no-sandbox), a worker without bubblewrap is no problem
@@ -277,6 +286,22 @@ def test_killed_worker_is_the_notebook_s_failure_and_a_lost_scheduler_stops_the_
         is boom
     with pytest.raises(cluster.ClusterUnavailable, match="scheduler was lost"):
         cluster.outcome(SimpleNamespace(status="cancelled"), None)
+    # the cluster's fault, not the notebook's: the run stops, nothing is zeroed
+    for err in (tasks.WorkerMismatch("numpy 2.4 here, 2.3 there"),
+                RuntimeError("Error during deserialization of the task graph. This ...")):
+        with pytest.raises(cluster.ClusterUnavailable, match="a worker could not grade"):
+            cluster.outcome(SimpleNamespace(status="error"), (type(err), err, None))
+
+
+def test_a_scheduler_without_the_course_s_code_or_with_other_code_is_refused():
+    workers = {"tcp://a:1": {"nthreads": 1}}
+    client = FakeClient(workers, {"tcp://a:1": good_report()})
+    client.scheduler_report = ModuleNotFoundError("No module named 'autograder'")
+    ok, lines = cluster.survey(client)
+    assert not ok and lines[1].startswith("  [FAIL] scheduler: cannot run the course's code")
+    client.scheduler_report = {**fingerprint(), "numpy": "1.0.0"}
+    ok, lines = cluster.survey(client)
+    assert not ok and "[FAIL] scheduler: numpy " in lines[1] and "1.0.0 there" in lines[1]
 
 
 def test_the_scheduler_is_the_flag_else_the_setting_else_this_machine(course):
@@ -372,14 +397,15 @@ def test_a_cluster_grades_a_class_exactly_as_the_local_pool(graded_class, monkey
 
     course, students, expected, reasons = graded_class
     assert len({str(v) for v in expected.values()}) > 3, "the class has varied scores"
-    with dask_cluster.running(2) as local:
+    with local_cluster.running(2) as local:
         ok, lines = cluster_check(local.address)  # what `course doctor --scheduler` says
         assert ok, lines
-        assert sum("[ok]" in line for line in lines) == 4  # 2 workers, 2 kernel checks
+        assert sum("[ok]" in line for line in lines) == 5  # scheduler, 2 workers, 2 kernels
+        assert "[ok] scheduler: same versions and code" in lines[1]
         saved = count_saves(monkeypatch)
         capfd.readouterr()
         results = coordinator.grade(course, ASSIGNMENT, limits=TEST_LIMITS,
-                                    scheduler=local.address)
+                                    scheduler=local.address, force=True)  # graded before
         _, err = capfd.readouterr()
     assert scores(course, students) == expected
     assert {r.student: r.reasons for r in results} == reasons
@@ -433,20 +459,22 @@ def test_a_killed_worker_costs_a_retry_and_a_killing_submission_a_recorded_zero(
     group = students[:KILL_CLASS]
     poison = next(s for s in reversed(group) if sum(expected[s].values()) > 0)
     monkeypatch.setattr(cluster, "run_task", poisoned(tasks.run_task, poison))
-    with dask_cluster.running(2, KILL_SCHEDULER) as local, \
+    with local_cluster.running(2, KILL_SCHEDULER) as local, \
             Client(local.address, set_as_default=False) as watcher:
         killed = []
 
         def kill_after_three(count):
-            if count == 3 and not killed:
+            if count >= 3 and not killed:  # the first save after which a worker is busy
                 i, held = busy_worker(local, watcher, poison)
-                local.kill_worker(i)
-                killed.extend(held)
+                if held:
+                    local.kill_worker(i)
+                    killed.extend(held)
 
         saved = count_saves(monkeypatch, after=kill_after_three)
         capfd.readouterr()
         results = {r.student: r for r in coordinator.grade(
-            course, ASSIGNMENT, students=group, limits=TEST_LIMITS, scheduler=local.address)}
+            course, ASSIGNMENT, students=group, limits=TEST_LIMITS, scheduler=local.address,
+            force=True)}
         _, err = capfd.readouterr()
     assert killed, "a worker was killed while it graded a notebook"
     assert saved == {(s, ASSIGNMENT): 1 for s in group}, "each notebook saved once"

@@ -23,6 +23,8 @@ help:
 	@echo "make lab     JupyterLab on the course, with widgets and nbgrader's extension"
 	@echo "make lint    ruff, and a check that committed notebooks carry no outputs"
 	@echo "make setup   create .venv with the pinned dependencies (the others run it first)"
+	@echo "make soak    1,000 submissions on a local Dask cluster, a worker killed, the"
+	@echo "            coordinator interrupted and resumed (not part of make test)"
 
 # Idempotent: reinstalls only when pyproject.toml or constraints.txt changed.
 setup: $(STAMP)

@@ -89,6 +89,15 @@ def running_in_group(pgid: int) -> list[int]:
     return found
 
 
+def gone(pgid: int, timeout: float = 10.0) -> list[int]:
+    """The processes of group ``pgid`` still running after up to ``timeout`` seconds (a
+    process sent SIGKILL takes a moment to die on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while (left := running_in_group(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
 def text(outputs: list[dict]) -> str:
     return "".join(o["text"] for o in outputs if o["output_type"] == "stream")
 
@@ -303,7 +312,7 @@ def test_abort_kills_a_stuck_child_and_a_new_server_starts():
     kernel.thread.join(10)
     assert not kernel.thread.is_alive()  # the kernel stopped serving: its partner is gone
     assert not stuck.alive() and not scratch.exists()
-    assert running_in_group(stuck.proc.pid) == []  # the stuck child too (zombies aside)
+    assert gone(stuck.proc.pid) == []  # the stuck child too (zombies aside)
     session.close()
     kernel.close()
     fresh = server()

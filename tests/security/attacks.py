@@ -200,11 +200,13 @@ def ema_step(v, g, beta):
     return squares(v)
 """}, 0.0),
     Attack("r-walk-filesystem", "read", "blank", {"squares": """
-import os
+import os, sys
 _hits = []
+# the read-only Python installation is allowed to be seen (and takes long to walk)
+_skip = ("/proc", "/sys", "/usr", "/dev", sys.prefix, sys.base_prefix)
 for _top in ["/", os.getcwd()]:
     for _dir, _subdirs, _files in os.walk(_top):
-        if _dir.startswith(("/proc", "/sys", "/usr", "/dev")):
+        if _dir.startswith(_skip):
             _subdirs[:] = []
             continue
         _hits += [os.path.join(_dir, f) for f in _files

@@ -2,6 +2,7 @@
 the known mistakes named, nothing hidden shown, a leaking page withheld."""
 
 import pytest
+from hand_made import submission
 
 from autograder.results.feedback import LeakError, check_no_leak
 from autograder.results.feedback import render as render_feedback
@@ -10,11 +11,6 @@ from autograder.results.load import REDACTED, Question, Submission
 HIDDEN = {"assert secret_value(3) == 9"}
 
 
-def submission(student="s1", score=1.0, mistakes=()):
-    q1 = Question(student, "ps1", "test_f", score, 2.0,
-                  messages=["CheckError: <b>bad</b>"], mistakes=list(mistakes))
-    q2 = Question(student, "ps1", "test_g", 3.0, 3.0)
-    return Submission(student, "ps1", [q1, q2], runtime=0.5, reasons=["cell timeout in f"])
 
 
 def test_feedback_page_escapes_and_names_the_mistake():

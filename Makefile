@@ -44,15 +44,22 @@ test-unit: setup bubblewrap
 # The source notebooks run here in one kernel, hidden tests included, which use course_lib's
 # reference implementations: COURSE_LIB_COMPLETE=1 keeps the names an assignment withholds
 # (while grading, the student's kernel does not have them; the tests run apart).
+# Two notebooks at a time (a notebook's cells stay together, in order, in one kernel).
 test-notebooks: setup
 	COURSE_STATIC_WIDGETS=1 COURSE_LIB_COMPLETE=1 $(BIN)/python -m pytest --nbval-lax \
-		--nbval-current-env -q notebooks source
+		--nbval-current-env -q -n 2 --dist loadfile notebooks source
 
 MATRIX := tests/autograder/e2e/test_environment_matrix.py
 
+# The slow tests of the course's notebooks and library each run one kernel: two at a time.
+# The grader's own run a pool of workers (or a cluster) each: one at a time. Both print
+# their slowest tests.
+KERNEL_TESTS := tests/notebooks tests/course_lib tests/test_tooling.py
+
 test-e2e: setup bubblewrap postgresql
+	$(BIN)/python -m pytest $(KERNEL_TESTS) -m slow -q -n 2 --durations=5
 	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/security \
-		--ignore=$(MATRIX) -m slow -q
+		--ignore=$(MATRIX) $(addprefix --ignore=,$(KERNEL_TESTS)) -m slow -q --durations=10
 
 # Every assignment's solution and honest simulated students graded with the BLAS variables
 # unset, with another OPENBLAS_CORETYPE this machine supports, and with other thread

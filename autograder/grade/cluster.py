@@ -197,7 +197,7 @@ def outcome(future, result):
 class ClusterRun:
     """One ``course grade`` on a cluster: connect and check the workers, send the
     assignment once, each notebook as it is sanitized (:meth:`submit`), and hand back each
-    outcome as it arrives (:meth:`outcomes`)."""
+    outcome as it arrives (:meth:`finished` without waiting, :meth:`outcomes` waiting)."""
 
     def __init__(self, address: str, course: Course, assignment: str, limits: Limits,
                  config):
@@ -212,17 +212,18 @@ class ClusterRun:
         except BaseException:
             self.client.close()
             raise
-        self.futures: dict = {}
+        from distributed import as_completed
+
+        self.futures: dict = {}  # sent and not yet handed back: cancelled by close()
         self.ready: list[Job] = []  # notebooks no worker needs to see (unusable)
+        self.arrived = as_completed([], loop=self.client.loop, with_results=True,
+                                    raise_errors=False)
 
     def __enter__(self) -> ClusterRun:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def __len__(self) -> int:
-        return len(self.ready) + len(self.futures)
 
     def submit(self, job: Job) -> None:
         """Sanitize ``job`` here (it reads the gradebook) and send it as a task; a notebook
@@ -238,23 +239,34 @@ class ClusterRun:
             return
         r = job.result
         key = f"grade-{r.student}-{r.notebook}-{self.token}-{len(self.futures)}"
-        self.futures[self.client.submit(run_task, self.bundle_future, task, key=key,
-                                        pure=False)] = job
+        future = self.client.submit(run_task, self.bundle_future, task, key=key, pure=False)
+        self.futures[future] = job
+        self.arrived.add(future)
+
+    def finished(self):
+        """(job, its graded Job or the exception that failed it) for each notebook back
+        since the last call, without waiting."""
+        yield from self._take_ready()
+        for future, result in self.arrived.next_batch(block=False):
+            yield self._handed_back(future, result)
 
     def outcomes(self):
-        """(job, its graded Job or the exception that failed it), each notebook once, in
-        the order they finish."""
-        from distributed import as_completed
+        """The same for every notebook not yet handed back, each once, in the order they
+        finish (waiting for them)."""
+        yield from self._take_ready()
+        for future, result in self.arrived:
+            yield self._handed_back(future, result)
 
-        for job in self.ready:
+    def _take_ready(self):
+        ready, self.ready = self.ready, []
+        for job in ready:
             yield job, job
-        pending = as_completed(list(self.futures), loop=self.client.loop, with_results=True,
-                               raise_errors=False)
-        for future, result in pending:
-            job = self.futures.pop(future)
-            back = outcome(future, result)
-            future.release()
-            yield job, (merge(job, back) if isinstance(back, Job) else back)
+
+    def _handed_back(self, future, result):
+        job = self.futures.pop(future)
+        back = outcome(future, result)
+        future.release()
+        return job, (merge(job, back) if isinstance(back, Job) else back)
 
     def close(self) -> None:
         """Cancel what is left (an interrupted run) and disconnect."""

@@ -26,13 +26,13 @@ never stops the others.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import os
+import queue
 import tempfile
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -116,14 +116,11 @@ def grade_locally(course: Course, assignment: str, students: list[str], limits: 
         lib = restricted_course_lib(course, assignment, Path(scratch))
         for future in [pool.submit(warm_up, limits, lib) for _ in range(jobs)]:
             future.result()  # each worker starts its first kernel now
-        futures = {}
+        run = LocalRun(pool, lib, limits)
         try:
-            for job in all_jobs(course, assignment, students):
-                job.course_lib = lib
-                futures[pool.submit(execute_job, job, limits)] = job
-            outcomes = ((futures[f], outcome_of(f)) for f in as_completed(futures))
-            return collect_results(course, outcomes, list(futures.values()), desc, progress,
-                                   limits.sandbox)
+            return collect_results(course, assignment, len(students),
+                                   interleave(run, all_jobs(course, assignment, students)),
+                                   desc, progress, limits.sandbox)
         except BaseException:  # interrupted: what is queued is not graded (nor waited for)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -135,11 +132,55 @@ def grade_on_cluster(course: Course, assignment: str, students: list[str], limit
     from autograder.grade.cluster import ClusterRun
 
     with ClusterRun(scheduler, course, assignment, limits, course.config()) as run:
-        jobs = []
-        for job in all_jobs(course, assignment, students):
-            run.submit(job)  # sent at once: the workers start while the rest is registered
-            jobs.append(job)
-        return collect_results(course, run.outcomes(), jobs, desc, progress, limits.sandbox)
+        return collect_results(course, assignment, len(students),
+                               interleave(run, all_jobs(course, assignment, students)),
+                               desc, progress, limits.sandbox)
+
+
+class LocalRun:
+    """The local pool seen as :func:`interleave` sees a cluster run: :meth:`submit` a job,
+    take what is back without waiting (:meth:`finished`) or wait for the rest
+    (:meth:`outcomes`)."""
+
+    def __init__(self, pool: ProcessPoolExecutor, lib: str, limits: Limits):
+        self.pool, self.lib, self.limits = pool, lib, limits
+        self.arrived: queue.SimpleQueue = queue.SimpleQueue()  # (job, its future), when done
+        self.waiting = 0  # submitted and not yet handed back
+
+    def submit(self, job: Job) -> None:
+        job.course_lib = self.lib
+        future = self.pool.submit(execute_job, job, self.limits)
+        future.add_done_callback(lambda done, job=job: self.arrived.put((job, done)))
+        self.waiting += 1
+
+    def finished(self):
+        """(job, the worker's job or the exception that failed it) for each job done since
+        the last call, without waiting."""
+        while self.waiting:
+            try:
+                job, future = self.arrived.get_nowait()
+            except queue.Empty:
+                return
+            self.waiting -= 1
+            yield job, outcome_of(future)
+
+    def outcomes(self):
+        """The same for every job not yet handed back, waiting for each."""
+        while self.waiting:
+            job, future = self.arrived.get()
+            self.waiting -= 1
+            yield job, outcome_of(future)
+
+
+def interleave(run, jobs):
+    """Submit each job to ``run`` as soon as its submission is registered, handing back
+    between two submissions what the workers have finished so far; then the rest, as it
+    finishes. So the first results are saved (and an interrupted run keeps them) while
+    later submissions are still being registered."""
+    for job in jobs:
+        run.submit(job)
+        yield from run.finished()
+    yield from run.outcomes()
 
 
 def default_jobs() -> int:
@@ -177,18 +218,20 @@ def outcome_of(future) -> Job | BaseException:
         return err
 
 
-def collect_results(course: Course, outcomes, jobs: list[Job], desc: str, progress: bool,
-                    sandboxed: bool = True) -> list[NotebookResult]:
+def collect_results(course: Course, assignment: str, submissions: int, outcomes, desc: str,
+                    progress: bool, sandboxed: bool = True) -> list[NotebookResult]:
     """Save each job's grades as its worker finishes it (the only gradebook writes), and a
     submission's ``grading.json`` (:func:`record`) as soon as all its notebooks are saved:
     an interrupted run leaves exactly the finished submissions marked as graded.
-    ``jobs``: every job of the run; ``outcomes``: (job, the worker's job or the exception
-    that failed it), each job once."""
+    ``outcomes``: (job, the worker's job or the exception that failed it), one per notebook
+    of each of the run's ``submissions`` (registering yields a job for every notebook of
+    the assignment, usable or not)."""
     config = course.config()
-    expected = collections.Counter(submission_of(job.result) for job in jobs)
+    per_submission = len(notebook_names(course, assignment))
     saved: dict[tuple[str, str], list[NotebookResult]] = {}
     results = []
-    with tqdm(total=len(jobs), desc=desc, unit="nb", disable=not progress) as bar:
+    with tqdm(total=submissions * per_submission, desc=desc, unit="nb",
+              disable=not progress) as bar:
         for job, back in outcomes:
             if isinstance(back, BaseException):
                 fail(job, "grading", back)
@@ -197,7 +240,7 @@ def collect_results(course: Course, outcomes, jobs: list[Job], desc: str, progre
             save_or_zero(course, job, config)
             key = submission_of(job.result)
             saved.setdefault(key, []).append(job.result)
-            if len(saved[key]) == expected[key]:
+            if len(saved[key]) == per_submission:
                 record(course, saved.pop(key), sandboxed)
             results.append(job.result)
             bar.update()

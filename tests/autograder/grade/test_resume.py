@@ -104,6 +104,7 @@ class FakeGradebook:
 def test_grading_json_is_written_once_all_notebooks_of_the_submission_are_saved(
         course, monkeypatch):
     monkeypatch.setattr(coordinator, "Gradebook", FakeGradebook)
+    monkeypatch.setattr(coordinator, "notebook_names", lambda course, a: ["nb1", "nb2"])
     saved = []
     monkeypatch.setattr(coordinator, "save_or_zero",
                         lambda course, job, config: saved.append(job.result.student))
@@ -118,7 +119,7 @@ def test_grading_json_is_written_once_all_notebooks_of_the_submission_are_saved(
         raise KeyboardInterrupt  # the coordinator is interrupted here
 
     with pytest.raises(KeyboardInterrupt):
-        coordinator.collect_results(course, outcomes(), list(jobs.values()), "grade",
+        coordinator.collect_results(course, ASSIGNMENT, 2, outcomes(), "grade",
                                     progress=False, sandboxed=True)
     assert saved == ["s1", "s2", "s1"]
     assert not (course.autograded / "s2" / ASSIGNMENT / "grading.json").exists()

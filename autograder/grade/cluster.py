@@ -32,6 +32,7 @@ given: without one, grading does not need it.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from autograder.core.course import Course
@@ -197,7 +198,7 @@ def outcome(future, result):
 class ClusterRun:
     """One ``course grade`` on a cluster: connect and check the workers, send the
     assignment once, each notebook as it is sanitized (:meth:`submit`), and hand back each
-    outcome as it arrives (:meth:`finished` without waiting, :meth:`outcomes` waiting)."""
+    outcome as it arrives (:meth:`finished`)."""
 
     def __init__(self, address: str, course: Course, assignment: str, limits: Limits,
                  config):
@@ -243,18 +244,19 @@ class ClusterRun:
         self.futures[future] = job
         self.arrived.add(future)
 
-    def finished(self):
-        """(job, its graded Job or the exception that failed it) for each notebook back
-        since the last call, without waiting."""
-        yield from self._take_ready()
-        for future, result in self.arrived.next_batch(block=False):
-            yield self._handed_back(future, result)
+    @property
+    def waiting(self) -> int:
+        """Notebooks submitted and not yet handed back."""
+        return len(self.ready) + len(self.futures)
 
-    def outcomes(self):
-        """The same for every notebook not yet handed back, each once, in the order they
-        finish (waiting for them)."""
+    def finished(self, wait: float = 0):
+        """(job, its graded Job or the exception that failed it) for each notebook back
+        since the last call; if none is, waits up to ``wait`` seconds for one."""
         yield from self._take_ready()
-        for future, result in self.arrived:
+        deadline = time.monotonic() + wait
+        while self.futures and not self.arrived.has_ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for future, result in self.arrived.next_batch(block=False):
             yield self._handed_back(future, result)
 
     def _take_ready(self):

@@ -30,7 +30,9 @@ import contextlib
 import json
 import os
 import queue
+import signal
 import tempfile
+import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
@@ -88,7 +90,8 @@ def grade(
     notebook_names(course, assignment)  # a clear error if it was never released
     students = find_submissions(course, assignment, students)
     desc = f"grade {assignment}"
-    with warnings.catch_warnings(), shared_engines(), cached_schema_validation():
+    with warnings.catch_warnings(), shared_engines(), cached_schema_validation(), \
+            Interrupted() as stop:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own gradebook code warns
         if not force:
             done = set(already_graded(course, assignment, students))
@@ -97,15 +100,16 @@ def grade(
             return []
         if scheduler:
             results = grade_on_cluster(course, assignment, students, limits, scheduler,
-                                       desc, progress)
+                                       desc, progress, stop)
         else:
             results = grade_locally(course, assignment, students, limits, jobs, desc,
-                                    progress)
+                                    progress, stop)
     return sorted(results, key=lambda r: (r.student, r.notebook))
 
 
 def grade_locally(course: Course, assignment: str, students: list[str], limits: Limits,
-                  jobs: int, desc: str, progress: bool) -> list[NotebookResult]:
+                  jobs: int, desc: str, progress: bool,
+                  stop: Interrupted | None = None) -> list[NotebookResult]:
     """Step 2 on ``jobs`` worker processes of this machine."""
     # Spawned, not forked: this process may hold ZMQ sockets and an event loop from an
     # earlier step (release runs the source notebook), which a forked child must not
@@ -119,7 +123,7 @@ def grade_locally(course: Course, assignment: str, students: list[str], limits: 
         run = LocalRun(pool, lib, limits)
         try:
             return collect_results(course, assignment, len(students),
-                                   interleave(run, all_jobs(course, assignment, students)),
+                                   interleave(run, all_jobs(course, assignment, students), stop),
                                    desc, progress, limits.sandbox)
         except BaseException:  # interrupted: what is queued is not graded (nor waited for)
             pool.shutdown(wait=False, cancel_futures=True)
@@ -127,20 +131,54 @@ def grade_locally(course: Course, assignment: str, students: list[str], limits: 
 
 
 def grade_on_cluster(course: Course, assignment: str, students: list[str], limits: Limits,
-                     scheduler: str, desc: str, progress: bool) -> list[NotebookResult]:
+                     scheduler: str, desc: str, progress: bool,
+                     stop: Interrupted | None = None) -> list[NotebookResult]:
     """Step 2 on the workers of the Dask cluster at ``scheduler``; this process sanitizes."""
     from autograder.grade.cluster import ClusterRun
 
     with ClusterRun(scheduler, course, assignment, limits, course.config()) as run:
         return collect_results(course, assignment, len(students),
-                               interleave(run, all_jobs(course, assignment, students)),
+                               interleave(run, all_jobs(course, assignment, students), stop),
                                desc, progress, limits.sandbox)
+
+
+POLL = 0.2  # seconds: the longest a run waits for results before it looks for a Ctrl-C
+
+
+class Interrupted:
+    """Ctrl-C (SIGINT) while grading, as a flag the run checks (:meth:`check`) between two
+    results and at least every ``POLL`` seconds, where it raises KeyboardInterrupt. Raised
+    wherever the main thread happens to be, as Python's own handler does, it can land in a
+    finalizer (a Dask future or a socket being released), where it is printed and lost while
+    the run goes on. A second Ctrl-C raises at once. Outside the main thread, or when SIGINT
+    already has another handler than Python's, nothing changes."""
+
+    def __init__(self):
+        self.flag, self.previous = False, None
+
+    def __enter__(self) -> Interrupted:
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def _handler(self, signum, frame) -> None:
+        self.flag = True
+        signal.signal(signal.SIGINT, self.previous)  # a second Ctrl-C raises at once
+
+    def check(self) -> None:
+        if self.flag:
+            raise KeyboardInterrupt
 
 
 class LocalRun:
     """The local pool seen as :func:`interleave` sees a cluster run: :meth:`submit` a job,
-    take what is back without waiting (:meth:`finished`) or wait for the rest
-    (:meth:`outcomes`)."""
+    take what is back (:meth:`finished`), and how many are still out (``waiting``)."""
 
     def __init__(self, pool: ProcessPoolExecutor, lib: str, limits: Limits):
         self.pool, self.lib, self.limits = pool, lib, limits
@@ -153,34 +191,39 @@ class LocalRun:
         future.add_done_callback(lambda done, job=job: self.arrived.put((job, done)))
         self.waiting += 1
 
-    def finished(self):
+    def finished(self, wait: float = 0):
         """(job, the worker's job or the exception that failed it) for each job done since
-        the last call, without waiting."""
+        the last call; if none is, waits up to ``wait`` seconds for one."""
+        block = wait > 0
         while self.waiting:
             try:
-                job, future = self.arrived.get_nowait()
+                job, future = self.arrived.get(block, wait if block else None)
             except queue.Empty:
                 return
-            self.waiting -= 1
-            yield job, outcome_of(future)
-
-    def outcomes(self):
-        """The same for every job not yet handed back, waiting for each."""
-        while self.waiting:
-            job, future = self.arrived.get()
+            block = False
             self.waiting -= 1
             yield job, outcome_of(future)
 
 
-def interleave(run, jobs):
+def interleave(run, jobs, stop: Interrupted | None = None):
     """Submit each job to ``run`` as soon as its submission is registered, handing back
     between two submissions what the workers have finished so far; then the rest, as it
     finishes. So the first results are saved (and an interrupted run keeps them) while
-    later submissions are still being registered."""
+    later submissions are still being registered. ``stop``: a Ctrl-C is raised here."""
+    check = stop.check if stop is not None else lambda: None
+
+    def handed_back(wait: float):
+        for outcome in run.finished(wait):
+            yield outcome
+            check()
+
     for job in jobs:
+        check()
         run.submit(job)
-        yield from run.finished()
-    yield from run.outcomes()
+        yield from handed_back(0)
+    while run.waiting:
+        check()
+        yield from handed_back(POLL)
 
 
 def default_jobs() -> int:

@@ -53,9 +53,15 @@ def run(course, args) -> int:
     if skipped:
         print(f"{len(skipped)} submission(s) skipped: already graded, nothing submitted "
               "since (--force regrades them)", flush=True)
-    results = grade(course, args.assignment, args.student, args.jobs, limits,
-                    progress=not args.no_progress, sandboxed=not args.no_sandbox,
-                    scheduler=scheduler_address(course, args.scheduler), force=args.force)
+    try:
+        results = grade(course, args.assignment, args.student, args.jobs, limits,
+                        progress=not args.no_progress, sandboxed=not args.no_sandbox,
+                        scheduler=scheduler_address(course, args.scheduler),
+                        force=args.force)
+    except KeyboardInterrupt:
+        print("\ncourse grade: interrupted. Every submission graded so far is saved; run "
+              "the same command again to grade the rest.", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports it
     for r in results:
         note = f"  ({'; '.join(r.reasons)})" if r.reasons else ""
         print(f"{r.student:12} {r.notebook:24} {r.score:6g} / {r.max_score:g}  "

@@ -387,10 +387,13 @@ def gd_step(w, grad, lr):
 def ema_step(v, g, beta):
     raise AssertionError("### BEGIN HIDDEN TESTS")
 """}, 0.0),
+    # Three times the default file limit (10,000), then a pause for the watchdog: 200,000
+    # files took longer than the cell timeout on a loaded machine, which stopped the cell
+    # before the file limit could.
     Attack("x-many-empty-files", "resources", "full", {"ema_step": """
 import os, time
 os.makedirs("many", exist_ok=True)
-for _i in range(200000):
+for _i in range(30000):
     try:
         open(f"many/{_i}", "w").close()
     except OSError:

@@ -3,10 +3,14 @@ stops a run of a thousand keeps what the workers finished, from the first minute
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
+
+import pytest
 
 from autograder.grade import coordinator
 
@@ -21,13 +25,14 @@ class InstantRun:
         self.events.append(("submit", job))
         self.back.append(job)
 
-    def finished(self):
+    @property
+    def waiting(self):
+        return len(self.back)
+
+    def finished(self, wait=0):
         while self.back:
             job = self.back.pop(0)
             yield job, job
-
-    def outcomes(self):
-        yield from self.finished()
 
 
 def test_what_is_finished_is_handed_back_before_the_next_submission_is_registered():
@@ -68,8 +73,49 @@ def test_the_local_pool_hands_back_without_waiting_then_waits_for_the_rest(monke
         assert first == [("fast", "graded fast with the restricted course_lib")], \
             "only what is done, and without waiting"
         assert list(run.finished()) == []
+        start = time.monotonic()
+        assert list(run.finished(wait=0.3)) == []
+        assert time.monotonic() - start >= 0.25, "waited for one before giving up"
         go_on.set()
-        rest = {job.name: back for job, back in run.outcomes()}
+        rest = {}
+        while run.waiting:
+            rest.update((job.name, back) for job, back in run.finished(wait=5))
     assert rest["slow"] == "graded slow with the restricted course_lib"
     assert isinstance(rest["broken"], MemoryError), "the job's failure, as its outcome"
-    assert run.waiting == 0 and list(run.outcomes()) == []
+    assert list(run.finished(wait=5)) == []
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler while the test runs (whatever the test runner set)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_is_raised_where_the_run_checks_and_a_second_at_once(python_sigint):
+    with coordinator.Interrupted() as stop:
+        stop.check()
+        os.kill(os.getpid(), signal.SIGINT)  # handled before the next line runs
+        assert stop.flag, "noted, not raised here"
+        with pytest.raises(KeyboardInterrupt):
+            stop.check()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "put back"
+
+
+def test_an_interrupted_run_stops_before_it_submits_more(python_sigint):
+    events = []
+
+    def registered():
+        for student in ("a", "b", "c"):
+            events.append(("register", student))
+            yield student
+
+    with coordinator.Interrupted() as stop, pytest.raises(KeyboardInterrupt):
+        for job, _ in coordinator.interleave(InstantRun(events), registered(), stop):
+            events.append(("save", job))
+            os.kill(os.getpid(), signal.SIGINT)  # while the first result is saved
+    assert events == [("register", "a"), ("submit", "a"), ("save", "a")]

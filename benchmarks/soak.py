@@ -85,11 +85,19 @@ def graded_count(course: Course) -> int:
     return sum(1 for _ in course.autograded.glob(f"*/{ASSIGNMENT}/grading.json"))
 
 
+def interruptible() -> None:
+    """In the child: SIGINT back to its default, as at a terminal. A soak started in the
+    background by a non-interactive shell (``make soak &``) ignores SIGINT, and so would the
+    coordinator it starts: the interrupt would be no test at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_grading(course: Course, address: str, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen(course_cmd(course, "grade", ASSIGNMENT, "--scheduler", address,
                                            "--no-progress"),
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                preexec_fn=interruptible)
 
 
 def wait_until(proc: subprocess.Popen, course: Course, count: int) -> None:

@@ -147,11 +147,11 @@ POLL = 0.2  # seconds: the longest a run waits for results before it looks for a
 
 class Interrupted:
     """Ctrl-C (SIGINT) while grading, as a flag the run checks (:meth:`check`) between two
-    results and at least every ``POLL`` seconds, where it raises KeyboardInterrupt. Raised
-    wherever the main thread happens to be, as Python's own handler does, it can land in a
-    finalizer (a Dask future or a socket being released), where it is printed and lost while
-    the run goes on. A second Ctrl-C raises at once. Outside the main thread, or when SIGINT
-    already has another handler than Python's, nothing changes."""
+    results and at least every ``POLL`` seconds, where it raises KeyboardInterrupt: never
+    half-way through saving a result, and never inside a finalizer (a Dask future or a
+    socket being released), where Python prints a KeyboardInterrupt and drops it. A second
+    Ctrl-C raises at once. Outside the main thread, or when SIGINT has another handler than
+    Python's (or is ignored, as in a job a script started with ``&``), nothing changes."""
 
     def __init__(self):
         self.flag, self.previous = False, None

@@ -12,7 +12,9 @@ worker --nthreads 1`` processes, each in a session of its own). Then ``course gr
 group of a worker that is grading is killed with SIGKILL and a new worker started; about
 two thirds of the way the coordinator gets SIGINT and is started again, and resumes. The
 copy is graded by ``course grade`` on the local process pool, and every student's per-cell
-scores in the two gradebooks must be equal.
+scores in the two gradebooks must be equal. On FAIL the folder is kept (its path printed)
+and each differing cell is shown with both runs' reasons and the error its test cell
+printed; ``--keep`` keeps it on PASS too.
 
 Prints submissions per minute of the cluster run (submissions / wall time from the first
 start to the end of the resumed run), the retries (grading tasks the scheduler ran again
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import shutil
 import signal
 import subprocess
@@ -140,15 +143,54 @@ def scores(course: Course) -> dict:
                 for sub in gb.find_assignment(ASSIGNMENT).submissions}
 
 
+def cell_error(course: Course, student: str, cell: str) -> str:
+    """The last lines of the error that grade cell ``cell`` printed in ``student``'s
+    autograded notebook ('' if none)."""
+    for path in sorted((course.autograded / student / ASSIGNMENT).glob("*.ipynb")):
+        for c in json.loads(path.read_text())["cells"]:
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != cell:
+                continue
+            for out in c.get("outputs", []):
+                if out.get("output_type") == "error":
+                    return f"{out['ename']}: {out['evalue']}"[:300]
+                if out.get("name") == "stderr":
+                    return "".join(out.get("text", ""))[-300:]
+    return ""
+
+
+def reasons(course: Course, student: str) -> list:
+    path = course.autograded / student / ASSIGNMENT / "grading.json"
+    if not path.exists():
+        return ["(no grading.json)"]
+    return [r for nb in json.loads(path.read_text())["notebooks"] for r in nb.get("reasons", [])]
+
+
+def explain(student: str, runs: dict[str, tuple[Course, dict]]) -> list[str]:
+    """Why ``student``'s scores differ: per differing cell, each run's score and error."""
+    (_, a), (_, b) = runs.values()
+    cells = sorted(c for c in set(a.get(student, {})) | set(b.get(student, {}))
+                   if a.get(student, {}).get(c) != b.get(student, {}).get(c))
+    lines = [f"  {student}:"]
+    for name, (course, _) in runs.items():
+        lines.append(f"    {name} reasons: {reasons(course, student)}")
+    for cell in cells:
+        for name, (course, table) in runs.items():
+            lines.append(f"    {cell} {name}: {table.get(student, {}).get(cell)} "
+                         f"{cell_error(course, student, cell)!r}")
+    return lines
+
+
 def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep", action="store_true",
+                   help="keep the folder of the run on PASS too (it is always kept on FAIL)")
     args = p.parse_args(argv)
     n = args.students
-    with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        work = Path(tmp)
+    work = Path(tempfile.mkdtemp(prefix="soak-"))
+    try:
         course = build(work, n, args.seed)
         clean = copy_course(course, work / "clean")
         (work / "cluster").mkdir()
@@ -163,6 +205,9 @@ def main(argv=None) -> int:
                                capture_output=True, text=True)
         t_local = time.monotonic() - t0
         ours, theirs = scores(course), scores(clean)
+    except BaseException:
+        print(f"soak stopped; its folder is kept: {work}")
+        raise
     retried = {k: c - 1 for k, c in facts["runs"].items() if c > 1}
     differ = sorted(s for s in set(ours) | set(theirs) if ours.get(s) != theirs.get(s))
     ok = (not differ and len(ours) == n and facts["last_exit"] == 0
@@ -186,6 +231,12 @@ def main(argv=None) -> int:
     print(f"  gradebooks: {len(ours)} and {len(theirs)} students; "
           + ("every per-cell score equal" if not differ else
              f"{len(differ)} differ: {differ[:10]}"))
+    for student in differ[:10]:
+        print("\n".join(explain(student, {"cluster": (course, ours), "local": (clean, theirs)})))
+    if ok and not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"  folder kept: {work}")
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -217,6 +217,7 @@ class ClusterRun:
 
         self.futures: dict = {}  # sent and not yet handed back: cancelled by close()
         self.ready: list[Job] = []  # notebooks no worker needs to see (unusable)
+        self.sent = 0  # tasks sent in this run: the last part of each task's key
         self.arrived = as_completed([], loop=self.client.loop, with_results=True,
                                     raise_errors=False)
 
@@ -239,7 +240,8 @@ class ClusterRun:
             self.ready.append(job)
             return
         r = job.result
-        key = f"grade-{r.student}-{r.notebook}-{self.token}-{len(self.futures)}"
+        self.sent += 1
+        key = f"grade-{r.student}-{r.notebook}-{self.token}-{self.sent}"
         future = self.client.submit(run_task, self.bundle_future, task, key=key, pure=False)
         self.futures[future] = job
         self.arrived.add(future)
@@ -252,7 +254,9 @@ class ClusterRun:
     def finished(self, wait: float = 0):
         """(job, its graded Job or the exception that failed it) for each notebook back
         since the last call; if none is, waits up to ``wait`` seconds for one."""
-        yield from self._take_ready()
+        if self.ready:
+            yield from self._take_ready()
+            wait = 0  # something was handed back: no need to wait for more
         deadline = time.monotonic() + wait
         while self.futures and not self.arrived.has_ready() and time.monotonic() < deadline:
             time.sleep(0.02)

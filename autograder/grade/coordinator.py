@@ -33,6 +33,7 @@ import queue
 import signal
 import tempfile
 import threading
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
@@ -116,7 +117,7 @@ def grade_locally(course: Course, assignment: str, students: list[str], limits: 
     # inherit.
     with tempfile.TemporaryDirectory(prefix="course-lib-") as scratch, \
             ProcessPoolExecutor(jobs, get_context("spawn"), init_worker,
-                                (str(course.root),)) as pool:
+                                (str(course.root), os.getpid())) as pool:
         lib = restricted_course_lib(course, assignment, Path(scratch))
         for future in [pool.submit(warm_up, limits, lib) for _ in range(jobs)]:
             future.result()  # each worker starts its first kernel now
@@ -294,14 +295,28 @@ def submission_of(result: NotebookResult) -> tuple[str, str]:
     return result.student, result.assignment
 
 
+#: Errors of a database that is busy for a moment, not of the submission: the save is tried
+#: again after each pause (seconds) before the submission is zeroed with the reason.
+BUSY_DATABASE = ("database is locked", "deadlock detected", "could not serialize access")
+SAVE_PAUSES = (0.5, 1, 2, 4, 8)
+
+
 def save_or_zero(course: Course, job: Job, config) -> None:
-    """Save the job's grades; if that fails, zero with the reason."""
-    try:
-        save(course, job, config)
-    except Exception as err:  # noqa: BLE001
-        job.result.reasons.append(f"could not save grades: {type(err).__name__}: {err}")
-        with contextlib.suppress(Exception):
-            zero(course, job.result)
+    """Save the job's grades; if that fails, zero with the reason. A busy database (SQLite
+    locked by a reader, a PostgreSQL deadlock) is waited for, up to 15.5 s in all."""
+    for pause in (*SAVE_PAUSES, None):
+        try:
+            save(course, job, config)
+            return
+        except Exception as err:  # noqa: BLE001
+            if pause is not None and any(text in str(err) for text in BUSY_DATABASE):
+                time.sleep(pause)
+                continue
+            first = (str(err).strip().splitlines() or [""])[0]
+            job.result.reasons.append(f"could not save grades: {type(err).__name__}: {first}")
+            with contextlib.suppress(Exception):
+                zero(course, job.result)
+            return
 
 
 def record(course: Course, results: list[NotebookResult], sandboxed: bool = True) -> None:

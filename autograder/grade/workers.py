@@ -8,6 +8,8 @@ same :func:`execute_and_postprocess`.
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 import time
 import warnings
 
@@ -20,7 +22,7 @@ from autograder.grade.schema import cached_schema_validation
 from autograder.grade.steps import postprocess, sanitize
 from autograder.run import trusted
 from autograder.run.execute import execute_submission
-from autograder.run.kernels import kernel_pool
+from autograder.run.kernels import close_pool, kernel_pool
 from autograder.run.plan import TestPlan, test_plan
 from autograder.sandbox.limits import Limits
 
@@ -28,8 +30,9 @@ WORKER_CONFIG = None  # this worker's nbgrader configuration (set by init_worker
 WORKER_CONTEXT = contextlib.ExitStack()  # what init_worker keeps open for the worker's life
 
 
-def init_worker(root: str) -> None:
-    """Once per worker: the course configuration, and what is shared across its jobs."""
+def init_worker(root: str, coordinator: int | None = None) -> None:
+    """Once per worker: the course configuration, and what is shared across its jobs;
+    with ``coordinator`` (its process id), the worker ends when that process is gone."""
     global WORKER_CONFIG
     WORKER_CONFIG = Course.at(root).config()
     from multiprocessing import util
@@ -39,6 +42,25 @@ def init_worker(root: str) -> None:
     WORKER_CONTEXT.enter_context(shared_engines())
     WORKER_CONTEXT.enter_context(cached_schema_validation())
     warnings.simplefilter("ignore", SAWarning)
+    if coordinator is not None:
+        end_with_coordinator(coordinator)
+
+
+def end_with_coordinator(coordinator: int, interval: float = 1.0) -> None:
+    """A thread that ends this worker, its spare kernels and its trusted process once the
+    coordinator that started it is gone (killed: SIGKILL, the out-of-memory killer, a
+    closed terminal). Nothing would save what the worker grades, and it would slow down
+    the next run on the machine: a pool's workers outlive a coordinator that is killed."""
+
+    def watch() -> None:
+        while os.getppid() == coordinator:
+            time.sleep(interval)
+        with contextlib.suppress(Exception):
+            trusted.close_server()
+            close_pool()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-coordinator", daemon=True).start()
 
 
 def warm_up(limits: Limits, course_lib: str = "") -> None:

@@ -45,6 +45,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Bool
 
 from autograder.core import notebooks as nbk
 from autograder.core.notebooks import normalize_outputs
@@ -75,7 +76,17 @@ class CourseExecute(Execute):
     With ``plan`` and ``server`` set, test cells run in the trusted process instead of the
     kernel (:meth:`_run_trusted`). Output beyond ``output_cap`` bytes is dropped
     (``output_dropped``); far beyond it, ``on_flood`` is called (it kills the kernel).
+
+    A kernel whose last output of a cell (its "idle" message) comes late does not stop the
+    notebook: nbgrader raises after 4 s (``raise_on_iopub_timeout``), which on a loaded
+    machine zeroed every later cell of an honest submission. Here the wait is the cell
+    timeout (:func:`new_executor`), and past it the cell keeps what arrived; a failed
+    cell is still recorded as failed from the kernel's reply (``Execute.on_cell_executed``).
+    A flood of output cannot hold a cell: the output cap and the wall-clock limit stop it.
     """
+
+    raise_on_iopub_timeout = Bool(False, help="Raise when a cell's last output is late "
+                                  "(nbgrader: True)").tag(config=True)
 
     plan: TestPlan | None = None
     server = None  # a trusted.TrustedServer
@@ -103,7 +114,7 @@ class CourseExecute(Execute):
                     try:
                         self._run_cell(cell, resources, index)
                     except DeadKernelError:
-                        mark_dead(self.nb.cells[index:], self.dead_reason)
+                        mark_not_run(self.nb.cells[index:], self.dead_reason)
                         break
             finally:
                 if self.session is not None:
@@ -185,13 +196,15 @@ class CourseExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def mark_dead(cells: list[NotebookNode], reason: str) -> None:
-    """Give every code cell in ``cells`` an error output: they did not run."""
+def mark_not_run(cells: list[NotebookNode], reason: str,
+                 ename: str = "DeadKernelError") -> None:
+    """Give every code cell in ``cells`` an error output: they did not run (``ename``:
+    the kernel died, or something else stopped the notebook)."""
     for cell in cells:
         if cell.cell_type == "code":
             cell.outputs = list(cell.get("outputs", [])) + [NotebookNode(
-                output_type="error", ename="DeadKernelError", evalue=reason,
-                traceback=[f"DeadKernelError: {reason}"],
+                output_type="error", ename=ename, evalue=reason,
+                traceback=[f"{ename}: {reason}"],
             )]
 
 
@@ -228,10 +241,25 @@ def execute_submission(
             reasons = run_cells(executor, nb, km, str(run / "work"))
         alive = watch.reason is None and run_sync(km.is_alive)()
     finally:
+        close_client(executor)
         shutdown(km)
     reasons += what_went_wrong(nb, executor, watch.reason, alive, limits)
     calls = executor.session.calls if executor.session is not None else 0
     return ExecutionResult(nb, time.monotonic() - start, reasons, calls)
+
+
+def close_client(executor: CourseExecute) -> None:
+    """Stop the executor's kernel client and its ZeroMQ context. nbclient leaves a client
+    of a kernel it did not start running, and each one kept two threads: a worker grading
+    a thousand submissions ended with thousands of them, busy enough to slow every kernel
+    on the machine."""
+    kc, executor.kc = getattr(executor, "kc", None), None
+    if kc is None:
+        return
+    with contextlib.suppress(Exception):
+        kc.stop_channels()
+    if kc._created_context and not kc.context.closed:  # (the client's own context)
+        kc.context.destroy(linger=0)
 
 
 def new_executor(limits: Limits, config, plan: TestPlan | None, workdir: str | None,
@@ -239,6 +267,8 @@ def new_executor(limits: Limits, config, plan: TestPlan | None, workdir: str | N
     """nbgrader's ``Execute`` set up for one submission (and its trusted process)."""
     executor = CourseExecute(config=config) if config is not None else CourseExecute()
     executor.timeout = limits.cell_timeout
+    # a cell's last output may take as long to arrive as the cell may take to run
+    executor.iopub_timeout = max(executor.iopub_timeout, limits.cell_timeout)
     executor.output_cap = limits.output_mb * 1024 * 1024
     executor.dead_reason = (
         f"the kernel died (os._exit, a crash, or the memory limit of {limits.memory_mb} MiB)")
@@ -258,7 +288,8 @@ def run_cells(executor: CourseExecute, nb: NotebookNode, km, path: str) -> list[
     except Exception as err:  # noqa: BLE001  (recorded; the submission earns what it earned)
         # first line only: nbclient's messages quote the cell, hidden tests included
         first = (str(err).strip().splitlines() or [""])[0]
-        mark_dead([c for c in nb.cells if not c.get("outputs")], "not executed")
+        not_run = [c for c in nb.cells if not c.get("outputs")]
+        mark_not_run(not_run, "not executed: the grader stopped before this cell", "NotExecuted")
         return [f"execution failed: {type(err).__name__}: {first}"[:300]]
     return []
 

@@ -133,6 +133,12 @@ def kernel_pid(km: LimitedKernelManager) -> int | None:
 _POOL: KernelPool | None = None
 
 
+def close_pool() -> None:
+    """Stop this process's spare kernels, if any."""
+    if _POOL is not None:
+        _POOL.close()
+
+
 def kernel_pool(limits: Limits, kernel_name: str = "python3", ahead: int | None = None,
                 course_lib: str = ""):
     """This process's kernel pool (created on first use, closed at exit).

@@ -119,3 +119,82 @@ def test_an_interrupted_run_stops_before_it_submits_more(python_sigint):
             events.append(("save", job))
             os.kill(os.getpid(), signal.SIGINT)  # while the first result is saved
     assert events == [("register", "a"), ("submit", "a"), ("save", "a")]
+
+
+def busy_then_free(monkeypatch, failures: list[Exception]):
+    """coordinator.save raising ``failures`` in turn, then saving; (calls, pauses, zeroed)."""
+    calls, pauses, zeroed = [], [], []
+
+    def save(course, job, config):
+        calls.append(job)
+        if len(calls) <= len(failures):
+            raise failures[len(calls) - 1]
+
+    monkeypatch.setattr(coordinator, "save", save)
+    monkeypatch.setattr(coordinator.time, "sleep", pauses.append)
+    monkeypatch.setattr(coordinator, "zero", lambda course, result: zeroed.append(result))
+    return calls, pauses, zeroed
+
+
+def locked():
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+
+def test_a_busy_database_is_waited_for_and_the_grades_saved(monkeypatch):
+    calls, pauses, zeroed = busy_then_free(monkeypatch, [locked(), locked()])
+    job = SimpleNamespace(result=SimpleNamespace(reasons=[]))
+    coordinator.save_or_zero(None, job, None)
+    assert len(calls) == 3 and pauses == [0.5, 1] and zeroed == []
+    assert job.result.reasons == []
+
+
+def test_a_database_that_stays_busy_or_another_error_zeroes_with_the_reason(monkeypatch):
+    calls, pauses, zeroed = busy_then_free(monkeypatch, [locked()] * 10)
+    job = SimpleNamespace(result=SimpleNamespace(reasons=[]))
+    coordinator.save_or_zero(None, job, None)
+    assert len(calls) == 6 and pauses == list(coordinator.SAVE_PAUSES)
+    assert zeroed == [job.result]
+    assert job.result.reasons == ["could not save grades: OperationalError: "
+                                  "(builtins.Exception) database is locked"]
+
+    calls, pauses, zeroed = busy_then_free(monkeypatch, [ValueError("cell ids differ")])
+    job = SimpleNamespace(result=SimpleNamespace(reasons=[]))
+    coordinator.save_or_zero(None, job, None)
+    assert len(calls) == 1 and pauses == [] and zeroed == [job.result]
+    assert job.result.reasons == ["could not save grades: ValueError: cell ids differ"]
+
+
+def ended(pid: int) -> bool:
+    """The process is gone (or a zombie nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_worker_ends_when_its_coordinator_is_killed():
+    """A pool's workers outlived a coordinator killed with SIGKILL, and went on using the
+    machine's cores; a worker now ends within its watch interval."""
+    import subprocess
+    import sys
+
+    worker = ("import sys, time\nfrom autograder.grade.workers import end_with_coordinator\n"
+              "end_with_coordinator(int(sys.argv[1]), 0.1)\ntime.sleep(60)\n")
+    coordinator_code = (
+        "import os, subprocess, sys, time\n"
+        f"w = subprocess.Popen([sys.executable, '-c', {worker!r}, str(os.getpid())])\n"
+        "print(w.pid, flush=True)\ntime.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", coordinator_code], stdout=subprocess.PIPE,
+                              text=True)
+    pid = int(parent.stdout.readline())
+    time.sleep(1)
+    assert not ended(pid), "the worker ended while its coordinator was alive"
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while not ended(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ended(pid), "the worker outlived its coordinator"

@@ -174,7 +174,9 @@ def outcome(future, result):
     cluster's fault, not the notebook's, so the run stops and nothing is zeroed for it."""
     from distributed import KilledWorker
 
-    if future.status == "finished":
+    if future.status == "finished" or isinstance(result, Job):
+        # (a result already gathered stays good when its worker dies afterwards: the
+        # future's status then turns to "lost", and Dask would compute it again)
         return result
     if future.status == "error":
         err = result[1] if isinstance(result, tuple) else result

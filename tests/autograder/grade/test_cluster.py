@@ -286,6 +286,11 @@ def test_killed_worker_is_the_notebook_s_failure_and_a_lost_scheduler_stops_the_
         is boom
     with pytest.raises(cluster.ClusterUnavailable, match="scheduler was lost"):
         cluster.outcome(SimpleNamespace(status="cancelled"), None)
+    # gathered, then its worker died (the grader's cluster test killed it): the result holds
+    job = Job(result=None, path="ps1.ipynb", resources={})
+    assert cluster.outcome(SimpleNamespace(status="lost"), job) is job
+    with pytest.raises(cluster.ClusterUnavailable, match="scheduler was lost"):
+        cluster.outcome(SimpleNamespace(status="lost"), None)
     # the cluster's fault, not the notebook's: the run stops, nothing is zeroed
     for err in (tasks.WorkerMismatch("numpy 2.4 here, 2.3 there"),
                 RuntimeError("Error during deserialization of the task graph. This ...")):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import shutil
 import signal
 import subprocess
@@ -43,6 +42,7 @@ from autograder.demo.local_cluster import LocalCluster
 from autograder.demo.mistakes import load_bank
 from autograder.demo.simulate import simulate
 from autograder.release.steps import release
+from autograder.results.load import load_submission
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "autograder" / "fixtures"
@@ -143,40 +143,21 @@ def scores(course: Course) -> dict:
                 for sub in gb.find_assignment(ASSIGNMENT).submissions}
 
 
-def cell_error(course: Course, student: str, cell: str) -> str:
-    """The last lines of the error that grade cell ``cell`` printed in ``student``'s
-    autograded notebook ('' if none)."""
-    for path in sorted((course.autograded / student / ASSIGNMENT).glob("*.ipynb")):
-        for c in json.loads(path.read_text())["cells"]:
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != cell:
-                continue
-            for out in c.get("outputs", []):
-                if out.get("output_type") == "error":
-                    return f"{out['ename']}: {out['evalue']}"[:300]
-                if out.get("name") == "stderr":
-                    return "".join(out.get("text", ""))[-300:]
-    return ""
-
-
-def reasons(course: Course, student: str) -> list:
-    path = course.autograded / student / ASSIGNMENT / "grading.json"
-    if not path.exists():
-        return ["(no grading.json)"]
-    return [r for nb in json.loads(path.read_text())["notebooks"] for r in nb.get("reasons", [])]
-
-
-def explain(student: str, runs: dict[str, tuple[Course, dict]]) -> list[str]:
-    """Why ``student``'s scores differ: per differing cell, each run's score and error."""
-    (_, a), (_, b) = runs.values()
-    cells = sorted(c for c in set(a.get(student, {})) | set(b.get(student, {}))
-                   if a.get(student, {}).get(c) != b.get(student, {}).get(c))
-    lines = [f"  {student}:"]
-    for name, (course, _) in runs.items():
-        lines.append(f"    {name} reasons: {reasons(course, student)}")
-    for cell in cells:
-        for name, (course, table) in runs.items():
-            lines.append(f"    {cell} {name}: {table.get(student, {}).get(cell)} "
-                         f"{cell_error(course, student, cell)!r}")
+def explain(student: str, runs: dict[str, Course]) -> list[str]:
+    """Why ``student``'s scores differ: each run's reasons, then each cell whose score
+    differs with its score and failure messages in each run (as feedback reads them:
+    :func:`autograder.results.load.load_submission`)."""
+    subs = {}
+    for name, course in runs.items():
+        with Gradebook(course.db_url, course.course_id()) as gb:
+            subs[name] = load_submission(course, ASSIGNMENT, student, gb)
+    lines = [f"  {student}:"] + [f"    {name} reasons: {sub.reasons}" for name, sub in subs.items()]
+    cells = {name: {q.grade_id: q for q in sub.questions} for name, sub in subs.items()}
+    for cell in sorted(set().union(*cells.values())):
+        got = {name: table.get(cell) for name, table in cells.items()}
+        if len({q.score if q else None for q in got.values()}) > 1:
+            lines += [f"    {cell} {name}: {q.score if q else '-'} {q.messages if q else ''}"
+                      for name, q in got.items()]
     return lines
 
 
@@ -232,7 +213,7 @@ def main(argv=None) -> int:
           + ("every per-cell score equal" if not differ else
              f"{len(differ)} differ: {differ[:10]}"))
     for student in differ[:10]:
-        print("\n".join(explain(student, {"cluster": (course, ours), "local": (clean, theirs)})))
+        print("\n".join(explain(student, {"cluster": course, "local": clean})))
     if ok and not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     else:

@@ -250,9 +250,9 @@ def execute_submission(
 
 def close_client(executor: CourseExecute) -> None:
     """Stop the executor's kernel client and its ZeroMQ context. nbclient leaves a client
-    of a kernel it did not start running, and each one kept two threads: a worker grading
-    a thousand submissions ended with thousands of them, busy enough to slow every kernel
-    on the machine."""
+    of a kernel it did not start running, and its context kept its threads (three more per
+    submission): a worker grading a thousand submissions ended with thousands of them, busy
+    enough to slow every kernel on the machine."""
     kc, executor.kc = getattr(executor, "kc", None), None
     if kc is None:
         return
